@@ -1,0 +1,152 @@
+/* The scalar operations: each one's forward value and local derivatives,
+ * defined here and nowhere else.
+ *
+ * Forward values reproduce Python float arithmetic bit for bit (micrograd
+ * computes with Python floats): a + b, a * b, and pow with the errors that
+ * Python's float ** raises. Local derivatives are computed in the forward
+ * pass, so the backward sweep only multiplies and accumulates.
+ */
+#ifndef TG_OPS_H
+#define TG_OPS_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "tg_tape.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum tg_op {
+    TG_OP_LEAF = 0,
+    TG_OP_ADD,
+    TG_OP_MUL,
+    TG_OP_POW_CONST,   /* Value ** number, micrograd's '**k' */
+    TG_OP_POW,         /* Value ** Value */
+    TG_OP_RELU,
+    TG_OP_TANH,
+    TG_OP_EXP,
+    TG_OP_LOG,
+    TG_OP_SIGMOID,
+    TG_OP_CUSTOM       /* built from Python: Value(data, children, op) */
+};
+
+static inline int tg_add(double a, double b, double *out, double local[2])
+{
+    *out = a + b;
+    local[0] = 1.0;
+    local[1] = 1.0;
+    return TG_OK;
+}
+
+static inline int tg_mul(double a, double b, double *out, double local[2])
+{
+    *out = a * b;
+    local[0] = b;
+    local[1] = a;
+    return TG_OK;
+}
+
+/* x ** e with the outcomes of Python's float.__pow__, except that a negative
+ * base with a fractional exponent is a domain error instead of a complex. */
+static inline int tg_pow_value(double x, double e, double *out)
+{
+    if (isfinite(x) && isfinite(e)) {
+        if (x == 0.0 && e < 0.0)
+            return TG_ERR_ZERODIV;
+        if (x < 0.0 && e != floor(e))
+            return TG_ERR_DOMAIN;
+    }
+    double r = pow(x, e);
+    if (isinf(r) && isfinite(x) && isfinite(e))
+        return TG_ERR_RANGE;
+    *out = r;
+    return TG_OK;
+}
+
+/* micrograd: d/dx x**e = e * x**(e-1). Infinite where that power has a pole,
+ * as torch reports it, rather than raising; 0 for e == 0, as torch has it. */
+static inline int tg_pow_const(double x, double e, double *out, double local[2])
+{
+    int status = tg_pow_value(x, e, out);
+    if (status != TG_OK)
+        return status;
+    local[0] = e == 0.0 ? 0.0 : e * pow(x, e - 1.0);
+    local[1] = 0.0;
+    return TG_OK;
+}
+
+/* Value ** Value. d/db a**b = a**b * log(a), taken as 0 where a == 0 and
+ * b >= 0, as torch does. */
+static inline int tg_pow(double a, double b, double *out, double local[2])
+{
+    int status = tg_pow_const(a, b, out, local);
+    if (status != TG_OK)
+        return status;
+    local[1] = (a == 0.0 && b >= 0.0) ? 0.0 : *out * log(a);
+    return TG_OK;
+}
+
+/* micrograd: 0 if x < 0 else x, gradient (out > 0): 0 at 0. */
+static inline int tg_relu(double x, double *out, double local[2])
+{
+    *out = x < 0.0 ? 0.0 : x;
+    local[0] = *out > 0.0 ? 1.0 : 0.0;
+    local[1] = 0.0;
+    return TG_OK;
+}
+
+static inline int tg_tanh(double x, double *out, double local[2])
+{
+    double t = tanh(x);
+    *out = t;
+    local[0] = 1.0 - t * t;
+    local[1] = 0.0;
+    return TG_OK;
+}
+
+/* math.exp raises OverflowError where the result is not representable */
+static inline int tg_exp(double x, double *out, double local[2])
+{
+    double e = exp(x);
+    if (isinf(e) && isfinite(x))
+        return TG_ERR_RANGE;
+    *out = e;
+    local[0] = e;
+    local[1] = 0.0;
+    return TG_OK;
+}
+
+/* math.log raises ValueError for x <= 0 */
+static inline int tg_log(double x, double *out, double local[2])
+{
+    if (x <= 0.0)
+        return TG_ERR_DOMAIN;
+    *out = log(x);
+    local[0] = 1.0 / x;
+    local[1] = 0.0;
+    return TG_OK;
+}
+
+/* The two branches keep exp's argument non-positive, so it never overflows. */
+static inline int tg_sigmoid(double x, double *out, double local[2])
+{
+    double s;
+    if (x >= 0.0) {
+        s = 1.0 / (1.0 + exp(-x));
+    } else {
+        double z = exp(x);
+        s = z / (1.0 + z);
+    }
+    *out = s;
+    local[0] = s * (1.0 - s);
+    local[1] = 0.0;
+    return TG_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

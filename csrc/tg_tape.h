@@ -1,0 +1,133 @@
+/* The scalar tape: fixed-size segments of nodes, appended in creation order.
+ *
+ * Creation order is a topological order (a node's parents exist before it),
+ * so backward is one reverse walk over the tape: no sort, no recursion.
+ * Segments never move once allocated, so node pointers stay valid for as long
+ * as their segment lives.
+ *
+ * Memory is reclaimed by tg_tape_collect, a tracing collection whose roots are
+ * the nodes with a live Python handle. Its mark phase is one reverse walk too:
+ * a node is live if it has a handle or a live node points to it, and every
+ * node that points to it is newer, so it has been visited already.
+ *
+ * No Python.h here: the only Python-facing field is an opaque borrowed
+ * pointer to the handle object, which this file never dereferences.
+ */
+#ifndef TG_TAPE_H
+#define TG_TAPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Nodes per segment. Large enough that crossing a segment is rare during a
+ * sweep, small enough that a short-lived graph pins little memory. Must fit
+ * in tg_node.index. */
+#define TG_SEGMENT_CAPACITY 2048
+
+enum tg_status {
+    TG_OK = 0,
+    TG_ERR_NOMEM = -1,
+    TG_ERR_DOMAIN = -2,   /* math domain error: Python's ValueError */
+    TG_ERR_RANGE = -3,    /* result overflows: Python's OverflowError */
+    TG_ERR_ZERODIV = -4   /* 0.0 to a negative power: ZeroDivisionError */
+};
+
+/* node flags */
+#define TG_MARK 0x01u        /* reachable from the root of the running sweep */
+#define TG_CUSTOM 0x02u      /* parents come from Python; no recorded local gradients */
+#define TG_HAS_CLOSURE 0x04u /* a custom node whose Python _backward must be called */
+#define TG_INT_EXPONENT 0x08u /* pow by constant: the exponent was a Python int */
+#define TG_LIVE 0x10u        /* reachable from a handle, during a collection */
+
+struct tg_node;
+
+union tg_parents {
+    struct tg_node *parent[2];    /* when nparents <= 2 */
+    struct tg_node **many;        /* custom nodes with more than two parents */
+};
+
+typedef struct tg_node {
+    double data;
+    double grad;
+    double local[2];              /* d(this)/d(parent[k]), recorded in the forward pass */
+    union tg_parents up;
+    void *handle;                 /* the live Python handle of this node, borrowed; or NULL */
+    uint16_t index;               /* position in its segment: leads back to the segment */
+    uint8_t op;                   /* tg_op code, for naming the node */
+    uint8_t flags;
+    uint32_t nparents;
+} tg_node;
+
+typedef struct tg_segment {
+    struct tg_segment *prev;      /* older segment, towards the start of the tape */
+    struct tg_segment *next;      /* newer segment */
+    uint32_t count;               /* nodes used */
+    uint8_t live;                 /* scratch of tg_tape_collect */
+    uint8_t has_many;             /* some node holds a heap parent array */
+    uint8_t has_side_data;        /* the Python layer keeps data for its nodes */
+    tg_node nodes[];
+} tg_segment;
+
+typedef struct tg_tape {
+    tg_segment *tail;             /* the newest segment, the one being filled */
+    size_t nsegments;
+    uint32_t active_sweeps;       /* no collection while a sweep walks the tape */
+} tg_tape;
+
+/* Called for each segment with side data, before any dead segment is freed. */
+typedef void (*tg_release_fn)(tg_segment *segment, void *context);
+
+/* The resumable state of one backward sweep. */
+typedef struct tg_sweep {
+    tg_segment *segment;
+    int64_t position;             /* next index to visit in segment, downwards */
+    size_t pending;               /* marked nodes not yet visited */
+    int cleanup;                  /* after an error: only clear marks */
+} tg_sweep;
+
+/* Appends a new empty segment at the tail. NULL when out of memory. */
+tg_segment *tg_segment_new(tg_tape *tape);
+
+/* Frees every segment but the tail in which no node is reachable from a node
+ * with a handle. Must not run while a sweep does. Unlinks the dead segments
+ * first, so release() may append to the tape or run a sweep. Returns the
+ * number of segments freed. */
+size_t tg_tape_collect(tg_tape *tape, tg_release_fn release, void *context);
+
+/* Frees every segment: for tearing down a tape nobody uses. */
+void tg_tape_free(tg_tape *tape);
+
+static inline tg_segment *tg_node_segment(const tg_node *node)
+{
+    return (tg_segment *)((char *)(node - node->index) - offsetof(tg_segment, nodes));
+}
+
+static inline tg_node *tg_node_parent(const tg_node *node, uint32_t k)
+{
+    return node->nparents > 2 ? node->up.many[k] : node->up.parent[k];
+}
+
+/* Takes the next free node of a segment, cleared. NULL when the segment is full. */
+tg_node *tg_segment_push(tg_segment *segment);
+
+/* Gives a custom node its parents. TG_ERR_NOMEM when the array cannot be allocated. */
+int tg_node_set_parents(tg_node *node, tg_node *const *parents, uint32_t n);
+
+/* Starts a sweep from root, whose grad the caller has already seeded. */
+void tg_sweep_begin(tg_sweep *sweep, tg_node *root);
+
+/* Runs the sweep: every node reachable from the root, newest first, adds
+ * local * grad to each parent's grad. Returns NULL when done, or a node with
+ * TG_HAS_CLOSURE whose Python _backward the caller must run before calling
+ * tg_sweep_run again. Needs no Python and may run without the GIL. */
+tg_node *tg_sweep_run(tg_sweep *sweep);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,27 @@
+"""Declares the native extensions; all metadata is in pyproject.toml."""
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+debug = os.environ.get("TAPEGRAD_DEBUG") == "1"
+extra_compile_args = [] if os.name == "nt" else ["-Wall", "-Wextra", "-Wno-unused-function"]
+if debug:
+    extra_compile_args += ["-O0", "-g"]
+
+extensions = [
+    Extension(
+        "tapegrad._engine",
+        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c"],
+        include_dirs=["csrc"],
+        extra_compile_args=extra_compile_args,
+    ),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={"language_level": "3"},
+        annotate=os.environ.get("TAPEGRAD_ANNOTATE") == "1",
+    ),
+)

@@ -1,0 +1,5 @@
+"""tapegrad: a micrograd-compatible autodiff engine whose tape and backward sweep are C."""
+from tapegrad.engine import Value
+
+__all__ = ["Value"]
+__version__ = "0.1.0"

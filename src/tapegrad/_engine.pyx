@@ -1,0 +1,635 @@
+# cython: language_level=3
+"""The scalar engine: `Value` handles over the C tape.
+
+A Value is a small handle onto one node of the tape in csrc/tg_tape.c. Each
+operation computes its forward value and its local derivatives in C
+(csrc/tg_ops.h) and appends one node; backward() seeds the root's grad and
+runs one reverse sweep in C without the GIL.
+
+Lifetime: a handle holds no Python references, so handles never form cycles
+and the cyclic GC does not track them. The tape reclaims its own memory: when
+it has grown to twice what survived the last collection, a tracing collection
+frees every segment that no live handle can reach (tg_tape_collect).
+"""
+cimport cython
+from cpython.pythread cimport (
+    PyThread_type_lock, PyThread_allocate_lock, PyThread_acquire_lock,
+    PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
+)
+from libc.stdint cimport uint8_t, uint32_t
+from libc.stdlib cimport malloc, free
+
+from tapegrad._tape cimport *
+
+import numbers
+
+
+
+# ---------------------------------------------------------------- the tape
+
+cdef tg_tape _tape
+_tape.tail = NULL
+_tape.nsegments = 0
+_tape.active_sweeps = 0
+
+# Collect when the tape has grown to this many segments: twice the survivors
+# of the last collection, plus slack, so collections cost O(1) per node.
+cdef size_t _collect_at = 16
+cdef bint _collect_due = False
+cdef bint _collecting = False
+
+# Python data of a few nodes: labels, op names given to Value(), closures.
+# Keyed by segment address, then node index; dropped with the segment.
+cdef dict _side = {}
+
+
+cdef int _grow() except -1:
+    global _collect_due
+    if _tape.nsegments >= _collect_at:
+        # not here: the op being recorded holds nodes that no handle roots yet
+        _collect_due = True
+    if tg_segment_new(&_tape) is NULL:
+        raise MemoryError("tapegrad: cannot allocate a tape segment")
+    return 0
+
+
+cdef void _release_side(tg_segment *segment, void *context) noexcept nogil:
+    with gil:
+        try:
+            del _side[<size_t>segment]
+        except BaseException as error:
+            import sys
+            sys.unraisablehook(sys.UnraisableHookArgs(type(error), error, None, None, None))
+
+
+cdef Py_ssize_t _collect() except -1:
+    """Frees what no handle reaches. Runs at safe points: between operations."""
+    global _collect_due, _collecting, _collect_at
+    cdef size_t freed
+    if _collecting:
+        return 0
+    if _tape.active_sweeps:
+        _collect_due = True
+        return 0
+    _collect_due = False
+    _collecting = True
+    try:
+        freed = tg_tape_collect(&_tape, _release_side, NULL)
+    finally:
+        _collecting = False
+    _collect_at = 2 * _tape.nsegments + 16
+    return freed
+
+
+def collect():
+    """Frees now the tape segments no live Value reaches; returns how many.
+
+    Not needed for bounded memory (the tape collects as it grows) but useful
+    after dropping a large graph, or before measuring memory.
+    """
+    return _collect()
+
+
+def tape_stats():
+    """(segments, nodes) the tape holds now, and the capacity of a segment."""
+    cdef tg_segment *segment = _tape.tail
+    cdef size_t nodes = 0
+    while segment is not NULL:
+        nodes += segment.count
+        segment = segment.prev
+    return {"segments": _tape.nsegments, "nodes": nodes,
+            "segment_capacity": TG_SEGMENT_CAPACITY, "node_bytes": sizeof(tg_node)}
+
+
+cdef inline tg_node *_push() except NULL:
+    cdef tg_node *node = tg_segment_push(_tape.tail)
+    if node is NULL:
+        _grow()
+        node = tg_segment_push(_tape.tail)
+    return node
+
+
+cdef dict _side_of(tg_node *node):
+    cdef tg_segment *segment = tg_node_segment(node)
+    segment.has_side_data = 1
+    key = <size_t>segment
+    data = _side.get(key)
+    if data is None:
+        data = _side[key] = {}
+    return data
+
+
+cdef object _side_get(tg_node *node, int slot):
+    """slot 0: label, 1: op name, 2: closure; None when unset."""
+    data = _side.get(<size_t>tg_node_segment(node))
+    if data is None:
+        return None
+    entry = (<dict>data).get(node.index)
+    return None if entry is None else (<list>entry)[slot]
+
+
+cdef void _side_set(tg_node *node, int slot, object value) except *:
+    data = _side_of(node)
+    entry = data.get(node.index)
+    if entry is None:
+        entry = data[node.index] = [None, None, None]
+    (<list>entry)[slot] = value
+
+
+# ------------------------------------------------------------ conversions
+
+cdef inline bint _as_number(object x, double *out) except -1:
+    """Reads a Python real number; False for anything else."""
+    if type(x) is float:
+        out[0] = <double>x
+        return True
+    if type(x) is int or isinstance(x, numbers.Real):
+        out[0] = float(x)
+        return True
+    return False
+
+
+cdef int _raise(int status, str what) except -1:
+    if status == TG_ERR_DOMAIN:
+        raise ValueError(f"math domain error: {what}")
+    if status == TG_ERR_RANGE:
+        raise OverflowError(f"math range error: {what} overflows a float")
+    if status == TG_ERR_ZERODIV:
+        raise ZeroDivisionError(f"0.0 cannot be raised to a negative power: {what}")
+    if status == TG_ERR_NOMEM:
+        raise MemoryError(f"tapegrad: out of memory in {what}")
+    raise SystemError(f"tapegrad: unknown status {status} in {what}")
+
+
+cdef inline int _check(Value v) except -1:
+    if v.node is NULL:
+        raise ValueError("this Value was made by Value.__new__ and never initialised")
+    return 0
+
+
+# ------------------------------------------------------------- recording
+
+cdef inline Value _handle(tg_node *node):
+    """A new handle onto node, which has none alive. A safe point to collect:
+    everything the caller still needs is reachable from this handle."""
+    cdef Value v = Value.__new__(Value)
+    v.node = node
+    node.handle = <void *>v
+    if _collect_due:
+        _collect()
+    return v
+
+
+cdef Value _handle_of(tg_node *node):
+    """The live handle of node, or a new one: identity holds while one lives."""
+    if node.handle is not NULL:
+        return <Value>node.handle
+    return _handle(node)
+
+
+cdef inline tg_node *_constant(double x) except NULL:
+    """A leaf node for a Python number operand, as micrograd's Value(other)."""
+    cdef tg_node *node = _push()
+    node.data = x
+    return node
+
+
+cdef inline tg_node *_record_node(uint8_t op, double data, const double *local, uint32_t nparents,
+                                  tg_node *a, tg_node *b) except NULL:
+    cdef tg_node *node = _push()
+    node.data = data
+    node.local[0] = local[0]
+    node.local[1] = local[1]
+    node.op = op
+    node.nparents = nparents
+    node.up.parent[0] = a
+    node.up.parent[1] = b
+    return node
+
+
+cdef inline Value _record(uint8_t op, double data, const double *local, uint32_t nparents,
+                          tg_node *a, tg_node *b):
+    return _handle(_record_node(op, data, local, nparents, a, b))
+
+
+cdef object _add(Value a, object other):
+    cdef double out, c
+    cdef double[2] local
+    _check(a)
+    if isinstance(other, Value):
+        _check(<Value>other)
+        tg_add(a.node.data, (<Value>other).node.data, &out, local)
+        return _record(TG_OP_ADD, out, local, 2, a.node, (<Value>other).node)
+    if not _as_number(other, &c):
+        return NotImplemented
+    tg_add(a.node.data, c, &out, local)
+    return _record(TG_OP_ADD, out, local, 2, a.node, _constant(c))
+
+
+cdef object _mul(Value a, object other):
+    cdef double out, c
+    cdef double[2] local
+    _check(a)
+    if isinstance(other, Value):
+        _check(<Value>other)
+        tg_mul(a.node.data, (<Value>other).node.data, &out, local)
+        return _record(TG_OP_MUL, out, local, 2, a.node, (<Value>other).node)
+    if not _as_number(other, &c):
+        return NotImplemented
+    tg_mul(a.node.data, c, &out, local)
+    return _record(TG_OP_MUL, out, local, 2, a.node, _constant(c))
+
+
+cdef Value _pow_const(Value a, double e, bint int_exponent):
+    cdef double out = 0.0
+    cdef double[2] local = [0.0, 0.0]
+    cdef int status
+    cdef tg_node *node
+    _check(a)
+    status = tg_pow_const(a.node.data, e, &out, local)
+    if status != TG_OK:
+        _raise(status, f"{a.node.data!r} ** {e!r}")
+    node = _record_node(TG_OP_POW_CONST, out, local, 1, a.node, NULL)
+    # the exponent names the node: '**2' or '**2.0', as micrograd's f'**{other}'
+    node.local[1] = e
+    if int_exponent:
+        node.flags |= TG_INT_EXPONENT
+    return _handle(node)
+
+
+cdef Value _pow(Value a, Value b):
+    cdef double out = 0.0
+    cdef double[2] local = [0.0, 0.0]
+    cdef int status
+    _check(a)
+    _check(b)
+    status = tg_pow(a.node.data, b.node.data, &out, local)
+    if status != TG_OK:
+        _raise(status, f"{a.node.data!r} ** {b.node.data!r}")
+    return _record(TG_OP_POW, out, local, 2, a.node, b.node)
+
+
+cdef Value _unary(Value a, uint8_t op):
+    cdef double out = 0.0
+    cdef double[2] local = [0.0, 0.0]
+    cdef int status
+    cdef double x
+    _check(a)
+    x = a.node.data
+    if op == TG_OP_RELU:
+        status = tg_relu(x, &out, local)
+    elif op == TG_OP_TANH:
+        status = tg_tanh(x, &out, local)
+    elif op == TG_OP_EXP:
+        status = tg_exp(x, &out, local)
+    elif op == TG_OP_LOG:
+        status = tg_log(x, &out, local)
+    else:
+        status = tg_sigmoid(x, &out, local)
+    if status != TG_OK:
+        _raise(status, f"{_OP_NAMES[op]}({x!r})")
+    return _record(op, out, local, 1, a.node, NULL)
+
+
+def weighted_sum(w, x, Value start):
+    """``sum((wi*xi for wi, xi in zip(w, x)), start)``, recorded natively.
+
+    The tape gets the very nodes micrograd's expression makes (a '*' node and
+    then a '+' node per term, a constant leaf per plain number), with the same
+    values, but no handle is made for the intermediate nodes. Inputs other
+    than Values and real numbers take the plain Python expression.
+    """
+    cdef Py_ssize_t i, n
+    cdef double out, c
+    cdef double[2] local
+    cdef tg_node *acc
+    cdef tg_node *operand
+    cdef tg_node *product
+    cdef Value wi
+    _check(start)
+    ws = w if type(w) is list or type(w) is tuple else list(w)
+    xs = x if type(x) is list or type(x) is tuple else list(x)
+    n = min(len(ws), len(xs))
+    for i in range(n):
+        if not isinstance(ws[i], Value) or not (isinstance(xs[i], Value) or _as_number(xs[i], &c)):
+            return sum((a * b for a, b in zip(ws, xs)), start)
+        _check(<Value>ws[i])
+        if isinstance(xs[i], Value):
+            _check(<Value>xs[i])
+    acc = start.node
+    for i in range(n):
+        wi = <Value>ws[i]
+        xi = xs[i]
+        if isinstance(xi, Value):
+            operand = (<Value>xi).node
+        else:
+            _as_number(xi, &c)
+            operand = _constant(c)
+        tg_mul(wi.node.data, operand.data, &out, local)
+        product = _record_node(TG_OP_MUL, out, local, 2, wi.node, operand)
+        tg_add(acc.data, product.data, &out, local)
+        acc = _record_node(TG_OP_ADD, out, local, 2, acc, product)
+    return _handle_of(acc)
+
+
+_OP_NAMES = {
+    TG_OP_LEAF: '', TG_OP_ADD: '+', TG_OP_MUL: '*', TG_OP_POW: '**',
+    TG_OP_RELU: 'ReLU', TG_OP_TANH: 'tanh', TG_OP_EXP: 'exp', TG_OP_LOG: 'log',
+    TG_OP_SIGMOID: 'sigmoid',
+}
+
+
+# ------------------------------------------------------------- the sweep
+
+cdef PyThread_type_lock _sweep_lock = PyThread_allocate_lock()
+cdef unsigned long _sweep_owner = 0
+
+
+cdef int _enter_sweep() except -1:
+    """Sweeps run one at a time: they share the mark bits of the tape."""
+    global _sweep_owner
+    cdef unsigned long me = PyThread_get_thread_ident()
+    if _tape.active_sweeps and _sweep_owner == me:
+        raise RuntimeError(
+            "backward() was called inside a custom _backward of a running backward(); "
+            "call it after that backward() returns")
+    with nogil:
+        PyThread_acquire_lock(_sweep_lock, WAIT_LOCK)
+    _sweep_owner = me
+    _tape.active_sweeps += 1
+    return 0
+
+
+cdef void _leave_sweep() noexcept:
+    global _sweep_owner
+    _tape.active_sweeps -= 1
+    _sweep_owner = 0
+    PyThread_release_lock(_sweep_lock)
+
+
+cdef int _sweep(tg_node *root) except -1:
+    cdef tg_sweep sweep
+    cdef tg_node *node
+    _enter_sweep()
+    try:
+        tg_sweep_begin(&sweep, root)
+        while True:
+            with nogil:
+                node = tg_sweep_run(&sweep)
+            if node is NULL:
+                break
+            _side_get(node, 2)()
+    except BaseException:
+        # leave no mark behind: the next sweep must start from a clean tape
+        sweep.cleanup = 1
+        with nogil:
+            tg_sweep_run(&sweep)
+        raise
+    finally:
+        _leave_sweep()
+    return 0
+
+
+# ---------------------------------------------------------------- Value
+
+@cython.final
+@cython.freelist(1024)
+cdef class Value:
+    """A scalar and its gradient, one node of the tape. micrograd's Value API.
+
+    Value(data, _children=(), _op='', label=''): data is a real number. With
+    _children, the node is a custom operation: assign it a `_backward` closure
+    that adds into the children's grads, micrograd style, and backward() calls
+    it (a Python call per such node: the slow path).
+    """
+    cdef tg_node *node
+
+    def __init__(self, data, _children=(), _op='', label=''):
+        cdef double x
+        cdef tg_node *node
+        cdef tg_node **nodes
+        cdef uint32_t n, k
+        if self.node is not NULL:
+            raise RuntimeError("Value.__init__ called on an initialised Value")
+        if isinstance(data, Value):
+            raise TypeError("Value data must be a real number, not Value (use its .data)")
+        if not _as_number(data, &x):
+            raise TypeError(f"Value data must be a real number (int or float), "
+                            f"not {type(data).__name__}")
+        parents = []
+        for child in _children:
+            if not isinstance(child, Value):
+                raise TypeError(f"Value _children must be Values, not {type(child).__name__}")
+            _check(<Value>child)
+            if child not in parents:
+                parents.append(child)
+        n = len(parents)
+        nodes = <tg_node **>malloc(max(n, 1) * sizeof(tg_node *))
+        if nodes is NULL:
+            raise MemoryError()
+        try:
+            for k in range(n):
+                nodes[k] = (<Value>parents[k]).node
+            node = _push()
+            node.data = x
+            if n:
+                if tg_node_set_parents(node, nodes, n) != TG_OK:
+                    raise MemoryError("tapegrad: cannot record the children of a Value")
+                node.op = TG_OP_CUSTOM
+                node.flags = TG_CUSTOM
+        finally:
+            free(nodes)
+        self.node = node
+        node.handle = <void *>self
+        if _op:
+            _side_set(node, 1, _op)
+        if label:
+            _side_set(node, 0, label)
+
+    def __dealloc__(self):
+        if self.node is not NULL and self.node.handle == <void *>self:
+            self.node.handle = NULL
+
+    # -- data and gradient
+
+    @property
+    def data(self):
+        _check(self)
+        return self.node.data
+
+    @data.setter
+    def data(self, value):
+        cdef double x
+        _check(self)
+        if not _as_number(value, &x):
+            raise TypeError(f"Value data must be a real number, not {type(value).__name__}")
+        self.node.data = x
+
+    @property
+    def grad(self):
+        _check(self)
+        return self.node.grad
+
+    @grad.setter
+    def grad(self, value):
+        cdef double x
+        _check(self)
+        if not _as_number(value, &x):
+            raise TypeError(f"Value grad must be a real number, not {type(value).__name__}")
+        self.node.grad = x
+
+    @property
+    def label(self):
+        _check(self)
+        label = _side_get(self.node, 0)
+        return '' if label is None else label
+
+    @label.setter
+    def label(self, value):
+        _check(self)
+        _side_set(self.node, 0, value)
+
+    # -- the graph
+
+    @property
+    def _prev(self):
+        """The parents, as the very handle objects while they are alive."""
+        cdef uint32_t k
+        _check(self)
+        parents = set()
+        for k in range(self.node.nparents):
+            parents.add(_handle_of(tg_node_parent(self.node, k)))
+        return parents
+
+    @property
+    def _op(self):
+        _check(self)
+        cdef tg_node *node = self.node
+        name = _side_get(node, 1)
+        if name is not None:
+            return name
+        if node.op == TG_OP_POW_CONST:
+            e = node.local[1]
+            return f"**{int(e)}" if node.flags & TG_INT_EXPONENT else f"**{e}"
+        return _OP_NAMES.get(node.op, '')
+
+    @property
+    def _backward(self):
+        """This node's local backward step, as a callable (micrograd's closure)."""
+        _check(self)
+        closure = _side_get(self.node, 2)
+        return self._local_backward if closure is None else closure
+
+    @_backward.setter
+    def _backward(self, fn):
+        _check(self)
+        if not callable(fn):
+            raise TypeError(f"_backward must be callable, not {type(fn).__name__}")
+        _side_set(self.node, 2, fn)
+        self.node.flags |= TG_CUSTOM | TG_HAS_CLOSURE
+
+    def _local_backward(self):
+        """Adds local gradient x this grad into each parent's grad, once."""
+        _check(self)
+        cdef tg_node *node = self.node
+        cdef uint32_t k
+        if node.flags & TG_CUSTOM:
+            return
+        for k in range(node.nparents):
+            node.up.parent[k].grad += node.local[k] * node.grad
+
+    def backward(self):
+        """Sets this grad to 1 and accumulates into every node it depends on."""
+        _check(self)
+        self.node.grad = 1.0
+        _sweep(self.node)
+
+    # -- operations
+
+    def __add__(self, other):
+        return _add(self, other)
+
+    def __radd__(self, other):
+        return _add(self, other)
+
+    def __mul__(self, other):
+        return _mul(self, other)
+
+    def __rmul__(self, other):
+        return _mul(self, other)
+
+    def __neg__(self):
+        return _mul(self, -1)
+
+    def __sub__(self, other):
+        cdef double c
+        if isinstance(other, Value):
+            return _add(self, -other)
+        if not _as_number(other, &c):
+            return NotImplemented
+        return _add(self, -c)
+
+    def __rsub__(self, other):
+        cdef double c
+        if not _as_number(other, &c):
+            return NotImplemented
+        return _add(-self, c)
+
+    def __truediv__(self, other):
+        cdef double c
+        cdef double inverse = 0.0
+        cdef int status
+        if isinstance(other, Value):
+            return _mul(self, _pow_const(<Value>other, -1.0, True))
+        if not _as_number(other, &c):
+            return NotImplemented
+        status = tg_pow_value(c, -1.0, &inverse)
+        if status != TG_OK:
+            _raise(status, f"{c!r} ** -1")
+        return _mul(self, inverse)
+
+    def __rtruediv__(self, other):
+        cdef double c
+        if not _as_number(other, &c):
+            return NotImplemented
+        return _mul(_pow_const(self, -1.0, True), c)
+
+    def __pow__(self, other, modulo):
+        cdef double e
+        if modulo is not None:
+            return NotImplemented
+        if isinstance(other, Value):
+            return _pow(self, <Value>other)
+        if not _as_number(other, &e):
+            return NotImplemented
+        return _pow_const(self, e, not isinstance(other, float))
+
+    def __rpow__(self, other, modulo):
+        cdef double c
+        if modulo is not None or not _as_number(other, &c):
+            return NotImplemented
+        return _pow(_handle(_constant(c)), self)
+
+    def relu(self):
+        return _unary(self, TG_OP_RELU)
+
+    def tanh(self):
+        return _unary(self, TG_OP_TANH)
+
+    def exp(self):
+        return _unary(self, TG_OP_EXP)
+
+    def log(self):
+        return _unary(self, TG_OP_LOG)
+
+    def sigmoid(self):
+        return _unary(self, TG_OP_SIGMOID)
+
+    def __repr__(self):
+        if self.node is NULL:
+            return "Value(<uninitialised>)"
+        return f"Value(data={self.node.data}, grad={self.node.grad})"
+
+
+if _tape.tail is NULL:
+    _grow()

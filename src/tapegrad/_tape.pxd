@@ -1,0 +1,84 @@
+# Declarations of the C tape and the scalar ops (csrc/), nothing else.
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+
+
+cdef extern from "tg_tape.h" nogil:
+    enum:
+        TG_SEGMENT_CAPACITY
+        TG_OK
+        TG_ERR_NOMEM
+        TG_ERR_DOMAIN
+        TG_ERR_RANGE
+        TG_ERR_ZERODIV
+        TG_MARK
+        TG_CUSTOM
+        TG_HAS_CLOSURE
+        TG_INT_EXPONENT
+        TG_LIVE
+
+    cdef union tg_parents:
+        tg_node *parent[2]
+
+    ctypedef struct tg_node:
+        double data
+        double grad
+        double local[2]
+        tg_parents up
+        void *handle
+        uint16_t index
+        uint8_t op
+        uint8_t flags
+        uint32_t nparents
+
+    ctypedef struct tg_segment:
+        tg_segment *prev
+        uint32_t count
+        uint8_t has_side_data
+        tg_node nodes[1]
+
+    ctypedef struct tg_tape:
+        tg_segment *tail
+        size_t nsegments
+        uint32_t active_sweeps
+
+    ctypedef void (*tg_release_fn)(tg_segment *segment, void *context) noexcept
+
+    ctypedef struct tg_sweep:
+        size_t pending
+        int cleanup
+
+    tg_segment *tg_segment_new(tg_tape *tape)
+    size_t tg_tape_collect(tg_tape *tape, tg_release_fn release, void *context)
+    void tg_tape_free(tg_tape *tape)
+    tg_segment *tg_node_segment(const tg_node *node)
+    tg_node *tg_node_parent(const tg_node *node, uint32_t k)
+    tg_node *tg_segment_push(tg_segment *segment)
+    int tg_node_set_parents(tg_node *node, tg_node **parents, uint32_t n)
+    void tg_sweep_begin(tg_sweep *sweep, tg_node *root)
+    tg_node *tg_sweep_run(tg_sweep *sweep)
+
+
+cdef extern from "tg_ops.h" nogil:
+    enum tg_op:
+        TG_OP_LEAF
+        TG_OP_ADD
+        TG_OP_MUL
+        TG_OP_POW_CONST
+        TG_OP_POW
+        TG_OP_RELU
+        TG_OP_TANH
+        TG_OP_EXP
+        TG_OP_LOG
+        TG_OP_SIGMOID
+        TG_OP_CUSTOM
+
+    int tg_add(double a, double b, double *out, double *local)
+    int tg_mul(double a, double b, double *out, double *local)
+    int tg_pow_value(double x, double e, double *out)
+    int tg_pow_const(double x, double e, double *out, double *local)
+    int tg_pow(double a, double b, double *out, double *local)
+    int tg_relu(double x, double *out, double *local)
+    int tg_tanh(double x, double *out, double *local)
+    int tg_exp(double x, double *out, double *local)
+    int tg_log(double x, double *out, double *local)
+    int tg_sigmoid(double x, double *out, double *local)
