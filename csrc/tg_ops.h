@@ -22,7 +22,8 @@ enum tg_op {
     TG_OP_LEAF = 0,
     TG_OP_ADD,
     TG_OP_MUL,
-    TG_OP_POW_CONST,   /* Value ** number, micrograd's '**k' */
+    TG_OP_POW_CONST,   /* Value ** float, micrograd's '**2.5' */
+    TG_OP_POW_INT,     /* Value ** int, micrograd's '**2' */
     TG_OP_POW,         /* Value ** Value */
     TG_OP_RELU,
     TG_OP_TANH,
@@ -65,23 +66,26 @@ static inline int tg_pow_value(double x, double e, double *out)
     return TG_OK;
 }
 
-/* micrograd: d/dx x**e = e * x**(e-1). Infinite where that power has a pole,
- * as torch reports it, rather than raising; 0 for e == 0, as torch has it. */
-static inline int tg_pow_const(double x, double e, double *out, double local[2])
+/* micrograd: d/dx x**e = e * x**(e-1), 0 for e == 0 as torch has it. Where
+ * that power raises in Python, *deferred gets the error, which backward
+ * raises if it reaches the node (micrograd computes it in backward). */
+static inline int tg_pow_const(double x, double e, double *out, double local[2], int *deferred)
 {
     int status = tg_pow_value(x, e, out);
     if (status != TG_OK)
         return status;
-    local[0] = e == 0.0 ? 0.0 : e * pow(x, e - 1.0);
+    double power = 0.0;
+    *deferred = e == 0.0 ? TG_OK : tg_pow_value(x, e - 1.0, &power);
+    local[0] = *deferred != TG_OK ? INFINITY : e == 0.0 ? 0.0 : e * power;
     local[1] = 0.0;
     return TG_OK;
 }
 
 /* Value ** Value. d/db a**b = a**b * log(a), taken as 0 where a == 0 and
  * b >= 0, as torch does. */
-static inline int tg_pow(double a, double b, double *out, double local[2])
+static inline int tg_pow(double a, double b, double *out, double local[2], int *deferred)
 {
-    int status = tg_pow_const(a, b, out, local);
+    int status = tg_pow_const(a, b, out, local, deferred);
     if (status != TG_OK)
         return status;
     local[1] = (a == 0.0 && b >= 0.0) ? 0.0 : *out * log(a);

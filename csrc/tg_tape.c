@@ -50,7 +50,8 @@ static void mark_live(tg_tape *tape)
         segment->live = segment == tape->tail;
         for (int64_t i = (int64_t)segment->count - 1; i >= 0; i--) {
             tg_node *node = &segment->nodes[i];
-            if (node->handle == NULL && !(node->flags & TG_LIVE))
+            int rooted = node->handle != NULL && !(node->flags & TG_WEAK_HANDLE);
+            if (!rooted && !(node->flags & TG_LIVE))
                 continue;
             node->flags &= (uint8_t)~TG_LIVE;
             segment->live = 1;
@@ -158,6 +159,12 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
                 continue;
             node->flags &= (uint8_t)~TG_MARK;
             pending--;
+            if ((node->flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) && !cleanup) {
+                sweep->segment = segment;
+                sweep->position = i - 1;
+                sweep->pending = pending;
+                return node;
+            }
             if (node->flags & TG_CUSTOM) {
                 for (uint32_t k = 0; k < node->nparents; k++)
                     mark(tg_node_parent(node, k), &pending);

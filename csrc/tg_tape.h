@@ -40,8 +40,14 @@ enum tg_status {
 #define TG_MARK 0x01u        /* reachable from the root of the running sweep */
 #define TG_CUSTOM 0x02u      /* parents come from Python; no recorded local gradients */
 #define TG_HAS_CLOSURE 0x04u /* a custom node whose Python _backward must be called */
-#define TG_INT_EXPONENT 0x08u /* pow by constant: the exponent was a Python int */
+#define TG_INT_DATA 0x08u    /* data stands for a Python int, as micrograd would hold it */
 #define TG_LIVE 0x10u        /* reachable from a handle, during a collection */
+#define TG_WEAK_HANDLE 0x20u /* its handle is held only by the tape's own closures: not a root */
+/* Its local derivative could not be computed (x**(e-1) at a pole or out of
+ * range): like micrograd, whose closure computes it, backward raises here. */
+#define TG_LOCAL_ZERODIV 0x40u
+#define TG_LOCAL_RANGE 0x80u
+#define TG_STOPS (TG_HAS_CLOSURE | TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)
 
 struct tg_node;
 
@@ -121,9 +127,12 @@ int tg_node_set_parents(tg_node *node, tg_node *const *parents, uint32_t n);
 void tg_sweep_begin(tg_sweep *sweep, tg_node *root);
 
 /* Runs the sweep: every node reachable from the root, newest first, adds
- * local * grad to each parent's grad. Returns NULL when done, or a node with
- * TG_HAS_CLOSURE whose Python _backward the caller must run before calling
- * tg_sweep_run again. Needs no Python and may run without the GIL. */
+ * local * grad to each parent's grad. Returns NULL when done, or a node the
+ * caller must handle before calling tg_sweep_run again: one with
+ * TG_HAS_CLOSURE, whose Python _backward the caller runs, or one with a
+ * TG_LOCAL_* error, which the caller raises (then sets cleanup and runs the
+ * sweep to its end, which only clears marks). Needs no Python and may run
+ * without the GIL. */
 tg_node *tg_sweep_run(tg_sweep *sweep);
 
 #ifdef __cplusplus

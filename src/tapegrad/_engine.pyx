@@ -21,6 +21,18 @@ from libc.stdlib cimport malloc, free
 
 from tapegrad._tape cimport *
 
+cdef extern from "Python.h":
+    ctypedef struct PyObject
+    ctypedef struct PyTypeObject
+    Py_ssize_t Py_REFCNT(PyObject *)
+    PyTypeObject *Py_TYPE(PyObject *)
+    bint PyFunction_Check(PyObject *)
+    PyObject *PyFunction_GetClosure(PyObject *)
+    PyObject *PyCell_GET(PyObject *)
+    Py_ssize_t PyTuple_GET_SIZE(PyObject *)
+    PyObject *PyTuple_GET_ITEM(PyObject *, Py_ssize_t)
+    PyObject *PyList_GET_ITEM(object, Py_ssize_t)
+
 import numbers
 
 
@@ -62,10 +74,74 @@ cdef void _release_side(tg_segment *segment, void *context) noexcept nogil:
             sys.unraisablehook(sys.UnraisableHookArgs(type(error), error, None, None, None))
 
 
+cdef list _closure_held_handles():
+    """Handles referenced only from the cells of the tape's own closures.
+
+    A micrograd-style closure captures its node's handle and its parents'
+    handles: a cycle through the tape (closure -> handle -> node -> closure)
+    that would keep the node alive forever if those handles counted as roots.
+    A handle whose every reference is such a cell, of a closure of its own
+    node or of a child node, is needed only if that node is: it is no root.
+    Only borrowed references are read here, so the counts are exact.
+    """
+    cdef dict counts = {}
+    cdef tg_segment *segment
+    cdef tg_node *node
+    cdef tg_node *captured
+    cdef PyObject *fn
+    cdef PyObject *cells
+    cdef PyObject *value
+    cdef Py_ssize_t i
+    cdef uint32_t k
+    for key, per_node in _side.items():
+        segment = <tg_segment *><size_t>key
+        for index, entry in (<dict>per_node).items():
+            fn = PyList_GET_ITEM(entry, 2)
+            if not PyFunction_Check(fn) or Py_REFCNT(fn) != 1:
+                continue
+            cells = PyFunction_GetClosure(fn)
+            if cells is NULL:
+                continue
+            node = &segment.nodes[<Py_ssize_t>index]
+            for i in range(PyTuple_GET_SIZE(cells)):
+                value = PyTuple_GET_ITEM(cells, i)
+                if Py_REFCNT(value) != 1:
+                    continue
+                value = PyCell_GET(value)
+                if value is NULL or Py_TYPE(value) is not <PyTypeObject *>Value:
+                    continue
+                captured = (<Value>value).node
+                if captured is NULL:
+                    continue
+                if captured is not node:
+                    for k in range(node.nparents):
+                        if tg_node_parent(node, k) is captured:
+                            break
+                    else:
+                        continue
+                counts[<size_t>value] = counts.get(<size_t>value, 0) + 1
+    held = []
+    for address, count in counts.items():
+        if Py_REFCNT(<PyObject *><size_t>address) == count:
+            held.append(<object><PyObject *><size_t>address)
+    return held
+
+
+cdef bint _in_tape(tg_node *node) noexcept:
+    cdef tg_segment *segment = _tape.tail
+    cdef size_t address = <size_t>node
+    while segment is not NULL:
+        if <size_t>&segment.nodes[0] <= address < <size_t>&segment.nodes[segment.count]:
+            return True
+        segment = segment.prev
+    return False
+
+
 cdef Py_ssize_t _collect() except -1:
     """Frees what no handle reaches. Runs at safe points: between operations."""
     global _collect_due, _collecting, _collect_at
     cdef size_t freed
+    cdef Value v
     if _collecting:
         return 0
     if _tape.active_sweeps:
@@ -74,7 +150,16 @@ cdef Py_ssize_t _collect() except -1:
     _collect_due = False
     _collecting = True
     try:
+        held = _closure_held_handles() if _side else []
+        for v in held:
+            v.node.flags |= TG_WEAK_HANDLE
         freed = tg_tape_collect(&_tape, _release_side, NULL)
+        for v in held:
+            if _in_tape(v.node):
+                v.node.flags &= ~TG_WEAK_HANDLE
+            else:
+                # its node is gone with the closures that held it
+                v.node = NULL
     finally:
         _collecting = False
     _collect_at = 2 * _tape.nsegments + 16
@@ -138,15 +223,33 @@ cdef void _side_set(tg_node *node, int slot, object value) except *:
 
 # ------------------------------------------------------------ conversions
 
-cdef inline bint _as_number(object x, double *out) except -1:
-    """Reads a Python real number; False for anything else."""
+cdef enum:  # what _as_number read
+    NOT_A_NUMBER = 0
+    FLOAT = 1
+    INTEGER = 2
+
+
+cdef inline int _as_number(object x, double *out) except -1:
+    """Reads a Python real number: FLOAT or INTEGER; NOT_A_NUMBER for anything else."""
     if type(x) is float:
         out[0] = <double>x
-        return True
-    if type(x) is int or isinstance(x, numbers.Real):
+        return FLOAT
+    if isinstance(x, numbers.Integral):
         out[0] = float(x)
-        return True
-    return False
+        return INTEGER
+    if isinstance(x, numbers.Real):
+        out[0] = float(x)
+        return FLOAT
+    return NOT_A_NUMBER
+
+
+cdef inline void _mark_int(tg_node *node, bint is_int) noexcept:
+    """micrograd holds Python ints where its inputs are ints: int op int stays
+    an int, and a Python int has no negative zero."""
+    if is_int:
+        node.flags |= TG_INT_DATA
+        if node.data == 0.0:
+            node.data = 0.0
 
 
 cdef int _raise(int status, str what) except -1:
@@ -163,7 +266,8 @@ cdef int _raise(int status, str what) except -1:
 
 cdef inline int _check(Value v) except -1:
     if v.node is NULL:
-        raise ValueError("this Value was made by Value.__new__ and never initialised")
+        raise ValueError("this Value has no node: it was made by Value.__new__ and never "
+                         "initialised, or its graph was freed with the closure that held it")
     return 0
 
 
@@ -187,10 +291,11 @@ cdef Value _handle_of(tg_node *node):
     return _handle(node)
 
 
-cdef inline tg_node *_constant(double x) except NULL:
+cdef inline tg_node *_constant(double x, bint is_int) except NULL:
     """A leaf node for a Python number operand, as micrograd's Value(other)."""
     cdef tg_node *node = _push()
     node.data = x
+    _mark_int(node, is_int)
     return node
 
 
@@ -207,69 +312,83 @@ cdef inline tg_node *_record_node(uint8_t op, double data, const double *local, 
     return node
 
 
-cdef inline Value _record(uint8_t op, double data, const double *local, uint32_t nparents,
-                          tg_node *a, tg_node *b):
-    return _handle(_record_node(op, data, local, nparents, a, b))
-
-
-cdef object _add(Value a, object other):
-    cdef double out, c
+cdef inline tg_node *_binary_node(uint8_t op, tg_node *a, tg_node *b) except NULL:
+    """a + b or a * b."""
+    cdef double out
     cdef double[2] local
+    if op == TG_OP_ADD:
+        tg_add(a.data, b.data, &out, local)
+    else:
+        tg_mul(a.data, b.data, &out, local)
+    cdef tg_node *node = _record_node(op, out, local, 2, a, b)
+    _mark_int(node, a.flags & b.flags & TG_INT_DATA)
+    return node
+
+
+cdef object _binary(uint8_t op, Value a, object other):
+    cdef double c
+    cdef int kind
     _check(a)
     if isinstance(other, Value):
         _check(<Value>other)
-        tg_add(a.node.data, (<Value>other).node.data, &out, local)
-        return _record(TG_OP_ADD, out, local, 2, a.node, (<Value>other).node)
-    if not _as_number(other, &c):
+        return _handle(_binary_node(op, a.node, (<Value>other).node))
+    kind = _as_number(other, &c)
+    if kind == NOT_A_NUMBER:
         return NotImplemented
-    tg_add(a.node.data, c, &out, local)
-    return _record(TG_OP_ADD, out, local, 2, a.node, _constant(c))
+    return _handle(_binary_node(op, a.node, _constant(c, kind == INTEGER)))
 
 
-cdef object _mul(Value a, object other):
-    cdef double out, c
-    cdef double[2] local
-    _check(a)
-    if isinstance(other, Value):
-        _check(<Value>other)
-        tg_mul(a.node.data, (<Value>other).node.data, &out, local)
-        return _record(TG_OP_MUL, out, local, 2, a.node, (<Value>other).node)
-    if not _as_number(other, &c):
-        return NotImplemented
-    tg_mul(a.node.data, c, &out, local)
-    return _record(TG_OP_MUL, out, local, 2, a.node, _constant(c))
+cdef inline object _add(Value a, object other):
+    return _binary(TG_OP_ADD, a, other)
+
+
+cdef inline object _mul(Value a, object other):
+    return _binary(TG_OP_MUL, a, other)
+
+
+cdef inline void _defer(tg_node *node, int deferred) noexcept:
+    if deferred == TG_ERR_ZERODIV:
+        node.flags |= TG_LOCAL_ZERODIV
+    elif deferred != TG_OK:
+        node.flags |= TG_LOCAL_RANGE
 
 
 cdef Value _pow_const(Value a, double e, bint int_exponent):
+    """a ** e for a number e: '**2' or '**2.5', as micrograd's f'**{other}'."""
     cdef double out = 0.0
     cdef double[2] local = [0.0, 0.0]
-    cdef int status
+    cdef int status, deferred = TG_OK
     cdef tg_node *node
     _check(a)
-    status = tg_pow_const(a.node.data, e, &out, local)
+    status = tg_pow_const(a.node.data, e, &out, local, &deferred)
     if status != TG_OK:
         _raise(status, f"{a.node.data!r} ** {e!r}")
-    node = _record_node(TG_OP_POW_CONST, out, local, 1, a.node, NULL)
-    # the exponent names the node: '**2' or '**2.0', as micrograd's f'**{other}'
-    node.local[1] = e
-    if int_exponent:
-        node.flags |= TG_INT_EXPONENT
+    node = _record_node(TG_OP_POW_INT if int_exponent else TG_OP_POW_CONST,
+                        out, local, 1, a.node, NULL)
+    node.local[1] = e  # for its name
+    _mark_int(node, a.node.flags & TG_INT_DATA and int_exponent and e >= 0)
+    _defer(node, deferred)
     return _handle(node)
 
 
 cdef Value _pow(Value a, Value b):
     cdef double out = 0.0
     cdef double[2] local = [0.0, 0.0]
-    cdef int status
+    cdef int status, deferred = TG_OK
+    cdef tg_node *node
     _check(a)
     _check(b)
-    status = tg_pow(a.node.data, b.node.data, &out, local)
+    status = tg_pow(a.node.data, b.node.data, &out, local, &deferred)
     if status != TG_OK:
         _raise(status, f"{a.node.data!r} ** {b.node.data!r}")
-    return _record(TG_OP_POW, out, local, 2, a.node, b.node)
+    node = _record_node(TG_OP_POW, out, local, 2, a.node, b.node)
+    _mark_int(node, a.node.flags & b.node.flags & TG_INT_DATA and b.node.data >= 0)
+    _defer(node, deferred)
+    return _handle(node)
 
 
 cdef Value _unary(Value a, uint8_t op):
+    cdef tg_node *node
     cdef double out = 0.0
     cdef double[2] local = [0.0, 0.0]
     cdef int status
@@ -288,7 +407,11 @@ cdef Value _unary(Value a, uint8_t op):
         status = tg_sigmoid(x, &out, local)
     if status != TG_OK:
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
-    return _record(op, out, local, 1, a.node, NULL)
+    node = _record_node(op, out, local, 1, a.node, NULL)
+    if op == TG_OP_RELU:
+        # micrograd's relu: the int 0 if x < 0 else x itself
+        _mark_int(node, x < 0 or a.node.flags & TG_INT_DATA)
+    return _handle(node)
 
 
 def weighted_sum(w, x, Value start):
@@ -300,12 +423,11 @@ def weighted_sum(w, x, Value start):
     than Values and real numbers take the plain Python expression.
     """
     cdef Py_ssize_t i, n
-    cdef double out, c
-    cdef double[2] local
+    cdef double c
+    cdef int kind
     cdef tg_node *acc
     cdef tg_node *operand
     cdef tg_node *product
-    cdef Value wi
     _check(start)
     ws = w if type(w) is list or type(w) is tuple else list(w)
     xs = x if type(x) is list or type(x) is tuple else list(x)
@@ -318,17 +440,14 @@ def weighted_sum(w, x, Value start):
             _check(<Value>xs[i])
     acc = start.node
     for i in range(n):
-        wi = <Value>ws[i]
         xi = xs[i]
         if isinstance(xi, Value):
             operand = (<Value>xi).node
         else:
-            _as_number(xi, &c)
-            operand = _constant(c)
-        tg_mul(wi.node.data, operand.data, &out, local)
-        product = _record_node(TG_OP_MUL, out, local, 2, wi.node, operand)
-        tg_add(acc.data, product.data, &out, local)
-        acc = _record_node(TG_OP_ADD, out, local, 2, acc, product)
+            kind = _as_number(xi, &c)
+            operand = _constant(c, kind == INTEGER)
+        product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, operand)
+        acc = _binary_node(TG_OP_ADD, acc, product)
     return _handle_of(acc)
 
 
@@ -367,6 +486,14 @@ cdef void _leave_sweep() noexcept:
     PyThread_release_lock(_sweep_lock)
 
 
+cdef int _raise_local(tg_node *node) except -1:
+    x = node.up.parent[0].data
+    e = node.up.parent[1].data if node.op == TG_OP_POW else node.local[1]
+    _raise(TG_ERR_ZERODIV if node.flags & TG_LOCAL_ZERODIV else TG_ERR_RANGE,
+           f"the derivative of {x!r} ** {e!r} needs {x!r} ** {e - 1!r}")
+    return -1
+
+
 cdef int _sweep(tg_node *root) except -1:
     cdef tg_sweep sweep
     cdef tg_node *node
@@ -378,6 +505,8 @@ cdef int _sweep(tg_node *root) except -1:
                 node = tg_sweep_run(&sweep)
             if node is NULL:
                 break
+            if node.flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE):
+                _raise_local(node)
             _side_get(node, 2)()
     except BaseException:
         # leave no mark behind: the next sweep must start from a clean tape
@@ -409,11 +538,13 @@ cdef class Value:
         cdef tg_node *node
         cdef tg_node **nodes
         cdef uint32_t n, k
+        cdef int kind
         if self.node is not NULL:
             raise RuntimeError("Value.__init__ called on an initialised Value")
         if isinstance(data, Value):
             raise TypeError("Value data must be a real number, not Value (use its .data)")
-        if not _as_number(data, &x):
+        kind = _as_number(data, &x)
+        if kind == NOT_A_NUMBER:
             raise TypeError(f"Value data must be a real number (int or float), "
                             f"not {type(data).__name__}")
         parents = []
@@ -432,6 +563,7 @@ cdef class Value:
                 nodes[k] = (<Value>parents[k]).node
             node = _push()
             node.data = x
+            _mark_int(node, kind == INTEGER)
             if n:
                 if tg_node_set_parents(node, nodes, n) != TG_OK:
                     raise MemoryError("tapegrad: cannot record the children of a Value")
@@ -455,15 +587,21 @@ cdef class Value:
     @property
     def data(self):
         _check(self)
+        if self.node.flags & TG_INT_DATA:
+            return int(self.node.data)
         return self.node.data
 
     @data.setter
     def data(self, value):
         cdef double x
+        cdef int kind
         _check(self)
-        if not _as_number(value, &x):
+        kind = _as_number(value, &x)
+        if kind == NOT_A_NUMBER:
             raise TypeError(f"Value data must be a real number, not {type(value).__name__}")
         self.node.data = x
+        self.node.flags &= ~TG_INT_DATA
+        _mark_int(self.node, kind == INTEGER)
 
     @property
     def grad(self):
@@ -508,9 +646,10 @@ cdef class Value:
         name = _side_get(node, 1)
         if name is not None:
             return name
+        if node.op == TG_OP_POW_INT:
+            return f"**{int(node.local[1])}"
         if node.op == TG_OP_POW_CONST:
-            e = node.local[1]
-            return f"**{int(e)}" if node.flags & TG_INT_EXPONENT else f"**{e}"
+            return f"**{node.local[1]}"
         return _OP_NAMES.get(node.op, '')
 
     @property
@@ -563,17 +702,19 @@ cdef class Value:
 
     def __sub__(self, other):
         cdef double c
+        cdef int kind
         if isinstance(other, Value):
             return _add(self, -other)
-        if not _as_number(other, &c):
+        kind = _as_number(other, &c)
+        if kind == NOT_A_NUMBER:
             return NotImplemented
-        return _add(self, -c)
+        return _add(self, -other if kind == INTEGER else -c)
 
     def __rsub__(self, other):
         cdef double c
         if not _as_number(other, &c):
             return NotImplemented
-        return _add(-self, c)
+        return _add(-self, other)
 
     def __truediv__(self, other):
         cdef double c
@@ -592,23 +733,29 @@ cdef class Value:
         cdef double c
         if not _as_number(other, &c):
             return NotImplemented
-        return _mul(_pow_const(self, -1.0, True), c)
+        return _mul(_pow_const(self, -1.0, True), other)
 
     def __pow__(self, other, modulo):
         cdef double e
+        cdef int kind
         if modulo is not None:
             return NotImplemented
         if isinstance(other, Value):
             return _pow(self, <Value>other)
-        if not _as_number(other, &e):
+        kind = _as_number(other, &e)
+        if kind == NOT_A_NUMBER:
             return NotImplemented
-        return _pow_const(self, e, not isinstance(other, float))
+        return _pow_const(self, e, kind == INTEGER)
 
     def __rpow__(self, other, modulo):
         cdef double c
-        if modulo is not None or not _as_number(other, &c):
+        cdef int kind
+        if modulo is not None:
             return NotImplemented
-        return _pow(_handle(_constant(c)), self)
+        kind = _as_number(other, &c)
+        if kind == NOT_A_NUMBER:
+            return NotImplemented
+        return _pow(_handle(_constant(c, kind == INTEGER)), self)
 
     def relu(self):
         return _unary(self, TG_OP_RELU)

@@ -13,8 +13,11 @@ cdef extern from "tg_tape.h" nogil:
         TG_MARK
         TG_CUSTOM
         TG_HAS_CLOSURE
-        TG_INT_EXPONENT
+        TG_INT_DATA
         TG_LIVE
+        TG_WEAK_HANDLE
+        TG_LOCAL_ZERODIV
+        TG_LOCAL_RANGE
 
     cdef union tg_parents:
         tg_node *parent[2]
@@ -32,6 +35,7 @@ cdef extern from "tg_tape.h" nogil:
 
     ctypedef struct tg_segment:
         tg_segment *prev
+        tg_segment *next
         uint32_t count
         uint8_t has_side_data
         tg_node nodes[1]
@@ -64,6 +68,7 @@ cdef extern from "tg_ops.h" nogil:
         TG_OP_ADD
         TG_OP_MUL
         TG_OP_POW_CONST
+        TG_OP_POW_INT
         TG_OP_POW
         TG_OP_RELU
         TG_OP_TANH
@@ -75,8 +80,8 @@ cdef extern from "tg_ops.h" nogil:
     int tg_add(double a, double b, double *out, double *local)
     int tg_mul(double a, double b, double *out, double *local)
     int tg_pow_value(double x, double e, double *out)
-    int tg_pow_const(double x, double e, double *out, double *local)
-    int tg_pow(double a, double b, double *out, double *local)
+    int tg_pow_const(double x, double e, double *out, double *local, int *deferred)
+    int tg_pow(double a, double b, double *out, double *local, int *deferred)
     int tg_relu(double x, double *out, double *local)
     int tg_tanh(double x, double *out, double *local)
     int tg_exp(double x, double *out, double *local)
