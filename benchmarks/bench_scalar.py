@@ -295,9 +295,9 @@ def bench_demo(cfg):
         print_table(["GC", "micrograd / tapegrad (median ms/step)"], [
             [state, ratio(medians.get(("micrograd", state)), medians.get(("tapegrad", state)))]
             for state in ("on", "off")])
-    print("Warm-up: tapegrad %d steps, micrograd 1 step per GC setting. Sanity check, loss of "
-          "step 0 (same seed, same model): %s.\n"
-          % (cfg.tg_warmup, ", ".join(f"{k} {float(v)!r}" for k, v in first_loss.items())))
+    warmup = f"tapegrad {cfg.tg_warmup} steps" + (", micrograd 1 step per GC setting" if mg else "")
+    losses = ", ".join(f"{k} {float(v)!r}" for k, v in first_loss.items())
+    print(f"Warm-up: {warmup}. Sanity check, loss of step 0 (same seed, same model): {losses}.\n")
 
 
 # ---------------------------------------------------------- per-op build cost

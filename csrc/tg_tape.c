@@ -50,10 +50,10 @@ static void mark_live(tg_tape *tape)
         segment->live = segment == tape->tail;
         for (int64_t i = (int64_t)segment->count - 1; i >= 0; i--) {
             tg_node *node = &segment->nodes[i];
-            int rooted = node->handle != NULL && !(node->flags & TG_WEAK_HANDLE);
-            if (!rooted && !(node->flags & TG_LIVE))
+            if (node->handle != NULL && !(node->flags & TG_WEAK_HANDLE))
+                node->flags |= TG_LIVE;
+            if (!(node->flags & TG_LIVE))
                 continue;
-            node->flags &= (uint8_t)~TG_LIVE;
             segment->live = 1;
             for (uint32_t k = 0; k < node->nparents; k++)
                 tg_node_parent(node, k)->flags |= TG_LIVE;
@@ -78,14 +78,24 @@ size_t tg_tape_collect(tg_tape *tape, tg_release_fn release, void *context)
         }
         segment = older;
     }
-    for (segment = dead; segment != NULL; segment = segment->prev) {
-        if (segment->has_side_data && release != NULL)
-            release(segment, context);
+    if (release != NULL) {
+        for (segment = dead; segment != NULL; segment = segment->prev) {
+            if (segment->has_side_data)
+                release(segment, 1, context);
+        }
+        for (segment = tape->tail; segment != NULL; segment = segment->prev) {
+            if (segment->has_side_data)
+                release(segment, 0, context);
+        }
     }
     while (dead != NULL) {
         tg_segment *next = dead->prev;
         free_segment(dead);
         dead = next;
+    }
+    for (segment = tape->tail; segment != NULL; segment = segment->prev) {
+        for (uint32_t i = 0; i < segment->count; i++)
+            segment->nodes[i].flags &= (uint8_t)~TG_LIVE;
     }
     return freed;
 }

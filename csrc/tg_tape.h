@@ -84,8 +84,9 @@ typedef struct tg_tape {
     uint32_t active_sweeps;       /* no collection while a sweep walks the tape */
 } tg_tape;
 
-/* Called for each segment with side data, before any dead segment is freed. */
-typedef void (*tg_release_fn)(tg_segment *segment, void *context);
+/* Called by tg_tape_collect for each segment with side data: dead (about to
+ * be freed), or alive, with TG_LIVE set on exactly its live nodes. */
+typedef void (*tg_release_fn)(tg_segment *segment, int dead, void *context);
 
 /* The resumable state of one backward sweep. */
 typedef struct tg_sweep {
@@ -99,9 +100,10 @@ typedef struct tg_sweep {
 tg_segment *tg_segment_new(tg_tape *tape);
 
 /* Frees every segment but the tail in which no node is reachable from a node
- * with a handle. Must not run while a sweep does. Unlinks the dead segments
- * first, so release() may append to the tape or run a sweep. Returns the
- * number of segments freed. */
+ * with a handle, and lets the caller drop the side data of dead nodes in the
+ * segments that stay. Must not run while a sweep does. Unlinks the dead
+ * segments first, so release() may append to the tape or run a sweep.
+ * Returns the number of segments freed. */
 size_t tg_tape_collect(tg_tape *tape, tg_release_fn release, void *context);
 
 /* Frees every segment: for tearing down a tape nobody uses. */

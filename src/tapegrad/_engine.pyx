@@ -65,13 +65,25 @@ cdef int _grow() except -1:
     return 0
 
 
-cdef void _release_side(tg_segment *segment, void *context) noexcept nogil:
+cdef void _release_side(tg_segment *segment, int dead, void *context) noexcept nogil:
     with gil:
-        try:
-            del _side[<size_t>segment]
-        except BaseException as error:
-            import sys
-            sys.unraisablehook(sys.UnraisableHookArgs(type(error), error, None, None, None))
+        _drop_side_data(segment, dead)
+
+
+cdef void _drop_side_data(tg_segment *segment, int dead) noexcept:
+    """Drops the Python data of dead nodes: of a whole dead segment, or of the
+    nodes of a live segment that are not TG_LIVE."""
+    try:
+        key = <size_t>segment
+        if dead:
+            del _side[key]
+            return
+        per_node = _side[key]
+        for index in [i for i in per_node if not segment.nodes[<Py_ssize_t>i].flags & TG_LIVE]:
+            del per_node[index]
+    except BaseException as error:
+        import sys
+        sys.unraisablehook(sys.UnraisableHookArgs(type(error), error, None, None, None))
 
 
 cdef list _closure_held_handles():

@@ -45,7 +45,7 @@ cdef extern from "tg_tape.h" nogil:
         size_t nsegments
         uint32_t active_sweeps
 
-    ctypedef void (*tg_release_fn)(tg_segment *segment, void *context) noexcept
+    ctypedef void (*tg_release_fn)(tg_segment *segment, int dead, void *context) noexcept
 
     ctypedef struct tg_sweep:
         size_t pending

@@ -1,0 +1,119 @@
+"""The tape stays bounded in a training loop, deep graphs need no recursion,
+and what no handle reaches is freed."""
+import random
+import sys
+import weakref
+
+import pytest
+
+from tapegrad import Value, nn
+from tapegrad._engine import collect, tape_stats
+
+
+def segments():
+    return tape_stats()["segments"]
+
+
+def test_a_node_is_64_bytes():
+    assert tape_stats()["node_bytes"] <= 64
+
+
+def test_a_training_loop_runs_in_a_bounded_tape():
+    random.seed(0)
+    model = nn.MLP(2, [16, 16, 1])
+    xs = [[random.uniform(-1, 1), random.uniform(-1, 1)] for _ in range(20)]
+    ys = [1 if a * b > 0 else -1 for a, b in xs]
+    counts = []
+    for step in range(300):
+        scores = [model(list(map(Value, x))) for x in xs]
+        loss = sum((1 + -y * s).relu() for y, s in zip(ys, scores)) * (1.0 / len(xs))
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= 0.05 * p.grad
+        counts.append(segments())
+    # after warm-up, the tape never holds more than the collector's bound
+    assert max(counts[50:]) <= max(counts[:50]) + 1
+    del scores, loss
+    collect()
+    # what is left: the parameters' segment(s) and the segment being filled
+    assert segments() <= 3
+
+
+def test_a_chain_of_ten_million_operations_builds_backpropagates_and_is_freed():
+    x = Value(1.0)
+    y = x
+    for _ in range(10_000_000):
+        y = y + x
+    assert y.data == 10_000_001.0
+    y.backward()
+    assert x.grad == 10_000_001.0
+    assert tape_stats()["nodes"] >= 10_000_000
+    del y
+    collect()
+    assert tape_stats()["nodes"] < 3 * tape_stats()["segment_capacity"]
+    assert x.data == 1.0
+
+
+def test_deep_graphs_need_no_recursion():
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(100)
+    try:
+        x = Value(0.5)
+        y = x
+        for _ in range(100_000):
+            y = (y * 1.0).tanh()
+        y.backward()
+        assert 0 < x.grad < 1
+        del y
+        collect()
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_kept_handles_keep_their_graph_alive():
+    a = Value(3.0)
+    b = a * a
+    for _ in range(5000):   # enough new nodes to trigger collections
+        Value(1.0) * 2
+    collect()
+    b.backward()
+    assert a.grad == 6.0 and b._prev == {a}
+
+
+def cube(x):
+    """A custom op, micrograd style: its closure captures its own output."""
+    out = Value(x.data ** 3, (x,), 'cube')
+
+    def _backward():
+        x.grad += 3 * x.data ** 2 * out.grad
+    out._backward = _backward
+    return out
+
+
+def test_custom_closures_are_freed_with_their_graph():
+    w = Value(1.1)
+    watchers = []
+    for _ in range(5000):
+        y = cube(w * 1.0)
+        y.backward()
+        watchers.append(weakref.ref(y._backward))
+    del y
+    collect()
+    assert not any(ref() is not None for ref in watchers)
+    assert segments() <= 3
+    assert w.grad == pytest.approx(5000 * 3 * 1.1 ** 2)
+
+
+def test_a_captured_handle_still_in_use_stays_valid():
+    x = Value(2.0)
+    y = cube(x)
+    z = y * 1.0
+    del y
+    for _ in range(5000):
+        Value(1.0) * 2
+    collect()
+    z.backward()
+    assert x.grad == 12.0
+    (parent,) = z._prev - {p for p in z._prev if p._op == ''}
+    assert parent._op == 'cube' and parent.data == 8.0
