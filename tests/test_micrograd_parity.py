@@ -322,3 +322,16 @@ def test_demo_losses_and_parameters_follow_micrograd():
         assert close(a, float(b), 1e-9)
     for p, q in zip(ours.parameters(), theirs.parameters()):
         assert close(p.data, float(q.data), 1e-9)
+
+
+def test_models_copy_and_pickle_like_micrograd_ones():
+    import copy
+    import pickle
+    random.seed(5)
+    model = tapegrad.nn.MLP(2, [3, 1])
+    model.parameters()[0].grad = 0.5
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert [p.data for p in clone.parameters()] == [p.data for p in model.parameters()]
+        assert clone.parameters()[0].grad == 0.5
+        assert clone.parameters()[0] is not model.parameters()[0]
+        assert clone([1.0, 2.0]).data == model([1.0, 2.0]).data

@@ -14,7 +14,7 @@ frees every segment that no live handle can reach (tg_tape_collect).
 cimport cython
 from cpython.pythread cimport (
     PyThread_type_lock, PyThread_allocate_lock, PyThread_acquire_lock,
-    PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK,
+    PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK, NOWAIT_LOCK,
 )
 from libc.stdint cimport uint8_t, uint32_t
 from libc.stdlib cimport malloc, free
@@ -151,16 +151,19 @@ cdef bint _in_tape(tg_node *node) noexcept:
 
 cdef Py_ssize_t _collect() except -1:
     """Frees what no handle reaches. Runs at safe points: between operations."""
-    global _collect_due, _collecting, _collect_at
+    global _collect_due, _collecting, _collect_at, _sweep_owner
     cdef size_t freed
     cdef Value v
     if _collecting:
         return 0
-    if _tape.active_sweeps:
+    # The sweep lock keeps sweeps off the tape while this walks it: the release
+    # callbacks run Python code, during which other threads may run.
+    if not PyThread_acquire_lock(_sweep_lock, NOWAIT_LOCK):
         _collect_due = True
         return 0
     _collect_due = False
     _collecting = True
+    _sweep_owner = PyThread_get_thread_ident()
     try:
         held = _closure_held_handles() if _side else []
         for v in held:
@@ -174,6 +177,8 @@ cdef Py_ssize_t _collect() except -1:
                 v.node = NULL
     finally:
         _collecting = False
+        _sweep_owner = 0
+        PyThread_release_lock(_sweep_lock)
     _collect_at = 2 * _tape.nsegments + 16
     return freed
 
@@ -480,6 +485,9 @@ cdef int _enter_sweep() except -1:
     """Sweeps run one at a time: they share the mark bits of the tape."""
     global _sweep_owner
     cdef unsigned long me = PyThread_get_thread_ident()
+    if _collecting and _sweep_owner == me:
+        raise RuntimeError("backward() was called while the tape is being collected "
+                           "(from a finalizer); call it outside finalizers")
     if _tape.active_sweeps and _sweep_owner == me:
         raise RuntimeError(
             "backward() was called inside a custom _backward of a running backward(); "
@@ -784,10 +792,22 @@ cdef class Value:
     def sigmoid(self):
         return _unary(self, TG_OP_SIGMOID)
 
+    def __reduce__(self):
+        """A copy is a leaf with the same data, grad and label: the graph stays
+        behind, as torch copies a tensor without its history."""
+        _check(self)
+        return (_rebuild, (self.data, self.node.grad, self.label))
+
     def __repr__(self):
         if self.node is NULL:
             return "Value(<uninitialised>)"
         return f"Value(data={self.node.data}, grad={self.node.grad})"
+
+
+def _rebuild(data, grad, label):
+    v = Value(data, label=label)
+    v.grad = grad
+    return v
 
 
 if _tape.tail is NULL:
