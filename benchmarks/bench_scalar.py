@@ -200,16 +200,12 @@ def print_header(args):
 # ---------------------------------------------------------------- demo step
 
 def load_moons():
-    import numpy as np
-    from sklearn.datasets import make_moons
-    np.random.seed(1337)
-    random.seed(1337)
-    X, y = make_moons(n_samples=100, noise=0.1)
-    return X, y * 2 - 1
+    from tapegrad import demo
+    return demo.moons()
 
 
 class Trainer:
-    """micrograd's moons demo: one model, stepping with the demo's schedule."""
+    """micrograd's moons demo (tapegrad.demo): one model, stepping with the demo's schedule."""
 
     def __init__(self, mlp, value, X, y):
         random.seed(1337)  # same seed, same draws: both systems get the same model
@@ -218,22 +214,12 @@ class Trainer:
 
     def step(self):
         """One forward + backward + SGD update; returns (ms, loss)."""
-        Value, model = self.value, self.model
+        from tapegrad import demo
         start = now_ns()
-        inputs = [list(map(Value, xrow)) for xrow in self.X]
-        scores = list(map(model, inputs))
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(self.y, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
-        total = data_loss + reg_loss
-        model.zero_grad()
-        total.backward()
-        learning_rate = 1.0 - 0.9 * self.k / 100
-        for p in model.parameters():
-            p.data -= learning_rate * p.grad
+        loss, _ = demo.sgd_step(self.model, self.X, self.y, self.value, self.k)
         elapsed = (now_ns() - start) / 1e6
         self.k += 1
-        return elapsed, total.data
+        return elapsed, loss
 
 
 def run_phase(tg, mg, tg_steps, mg_steps, gc_on):

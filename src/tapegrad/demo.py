@@ -37,25 +37,29 @@ def svm_loss(model, X, y, Value, alpha=1e-4):
     return data_loss + reg_loss, sum(accuracy) / len(accuracy)
 
 
-def train(model, X, y, Value, steps=100, report=None):
-    """SGD with micrograd's schedule, lr = 1.0 - 0.9*k/100.
+def sgd_step(model, X, y, Value, k):
+    """Step k: the loss, backward, and SGD with micrograd's schedule,
+    lr = 1.0 - 0.9*k/100. Returns the loss and the accuracy."""
+    total_loss, accuracy = svm_loss(model, X, y, Value)
+    model.zero_grad()
+    total_loss.backward()
+    learning_rate = 1.0 - 0.9 * k / 100
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+    return total_loss.data, accuracy
 
-    Calls report(step, loss, accuracy, seconds) after each step and returns
-    the list of losses.
-    """
+
+def train(model, X, y, Value, steps=100, report=None):
+    """Runs the steps; calls report(step, loss, accuracy, seconds) after each
+    one and returns the list of losses."""
     losses = []
     for k in range(steps):
         start = time.perf_counter()
-        total_loss, accuracy = svm_loss(model, X, y, Value)
-        model.zero_grad()
-        total_loss.backward()
-        learning_rate = 1.0 - 0.9 * k / 100
-        for p in model.parameters():
-            p.data -= learning_rate * p.grad
+        loss, accuracy = sgd_step(model, X, y, Value, k)
         seconds = time.perf_counter() - start
-        losses.append(total_loss.data)
+        losses.append(loss)
         if report is not None:
-            report(k, total_loss.data, accuracy, seconds)
+            report(k, loss, accuracy, seconds)
     return losses
 
 
