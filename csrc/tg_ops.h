@@ -66,17 +66,17 @@ static inline int tg_pow_value(double x, double e, double *out)
     return TG_OK;
 }
 
-/* micrograd: d/dx x**e = e * x**(e-1), 0 for e == 0 as torch has it. Where
- * that power raises in Python, *deferred gets the error, which backward
- * raises if it reaches the node (micrograd computes it in backward). */
+/* micrograd: d/dx x**e = e * x**(e-1). Where that power raises in Python,
+ * *deferred gets the error, which backward raises if it reaches the node
+ * (micrograd computes it in backward). */
 static inline int tg_pow_const(double x, double e, double *out, double local[2], int *deferred)
 {
     int status = tg_pow_value(x, e, out);
     if (status != TG_OK)
         return status;
     double power = 0.0;
-    *deferred = e == 0.0 ? TG_OK : tg_pow_value(x, e - 1.0, &power);
-    local[0] = *deferred != TG_OK ? INFINITY : e == 0.0 ? 0.0 : e * power;
+    *deferred = tg_pow_value(x, e - 1.0, &power);
+    local[0] = *deferred != TG_OK ? INFINITY : e * power;
     local[1] = 0.0;
     return TG_OK;
 }

@@ -5,7 +5,7 @@
  * Segments never move once allocated, so node pointers stay valid for as long
  * as their segment lives.
  *
- * Memory is reclaimed by tg_tape_collect, a tracing collection whose roots are
+ * Memory is reclaimed by a tracing collection (tg_tape_mark, tg_tape_sweep) whose roots are
  * the nodes with a live Python handle. Its mark phase is one reverse walk too:
  * a node is live if it has a handle or a live node points to it, and every
  * node that points to it is newer, so it has been visited already.
@@ -69,23 +69,34 @@ typedef struct tg_node {
 } tg_node;
 
 typedef struct tg_segment {
-    struct tg_segment *prev;      /* older segment, towards the start of the tape */
-    struct tg_segment *next;      /* newer segment */
-    uint32_t count;               /* nodes used */
-    uint8_t live;                 /* scratch of tg_tape_collect */
+    struct tg_segment *prev;      /* older segment of its list */
+    struct tg_segment *next;      /* newer segment of its list */
+    uint32_t count;               /* slots used */
+    uint8_t live;                 /* scratch of tg_tape_mark */
     uint8_t has_many;             /* some node holds a heap parent array */
     uint8_t has_side_data;        /* the Python layer keeps data for its nodes */
     tg_node nodes[];
 } tg_segment;
 
+/* The tape keeps two lists of segments. Operations go to the tape proper, in
+ * creation order, which the sweep walks. Leaves (nodes without parents:
+ * parameters, inputs, constants) need no order, and the sweep never visits
+ * them: their consumers add into their grad. They go to a pool whose dead
+ * slots are reused, so a leaf kept for long pins no segment of operations. */
 typedef struct tg_tape {
-    tg_segment *tail;             /* the newest segment, the one being filled */
+    tg_segment *tail;             /* the newest segment of operations, being filled */
     size_t nsegments;
+    tg_segment *leaf_tail;        /* the newest segment of leaves */
+    size_t nleaf_segments;
+    tg_node *free_leaves;         /* free leaf slots, linked through up.parent[0] */
     uint32_t active_sweeps;       /* no collection while a sweep walks the tape */
 } tg_tape;
 
-/* Called by tg_tape_collect for each segment with side data: dead (about to
- * be freed), or alive, with TG_LIVE set on exactly its live nodes. */
+/* op of a free leaf slot */
+#define TG_FREE_SLOT 0xFFu
+
+/* Called by tg_tape_sweep for each segment with side data: dead (about to be
+ * freed), or alive, with TG_LIVE set on exactly its live nodes. */
 typedef void (*tg_release_fn)(tg_segment *segment, int dead, void *context);
 
 /* The resumable state of one backward sweep. */
@@ -96,15 +107,27 @@ typedef struct tg_sweep {
     int cleanup;                  /* after an error: only clear marks */
 } tg_sweep;
 
-/* Appends a new empty segment at the tail. NULL when out of memory. */
+/* Appends a new empty segment of operations, or of leaves. NULL when out of memory. */
 tg_segment *tg_segment_new(tg_tape *tape);
+tg_segment *tg_leaf_segment_new(tg_tape *tape);
 
-/* Frees every segment but the tail in which no node is reachable from a node
- * with a handle, and lets the caller drop the side data of dead nodes in the
- * segments that stay. Must not run while a sweep does. Unlinks the dead
- * segments first, so release() may append to the tape or run a sweep.
- * Returns the number of segments freed. */
-size_t tg_tape_collect(tg_tape *tape, tg_release_fn release, void *context);
+/* A cleared node for an operation, at the end of the tape; NULL when the
+ * tail segment is full (or there is none). */
+tg_node *tg_tape_push(tg_tape *tape);
+
+/* A cleared leaf slot, reused or new; NULL when a leaf segment is needed. */
+tg_node *tg_tape_push_leaf(tg_tape *tape);
+
+/* A collection in two steps, so the caller can look at what is live in between.
+ * tg_tape_mark sets TG_LIVE on every node reachable from a node with a handle
+ * (TG_WEAK_HANDLE excepted); it may run again after the caller roots more.
+ * tg_tape_sweep frees the segments, but the tails, with no live node, frees
+ * the dead leaf slots for reuse, lets the caller drop side data, and clears
+ * TG_LIVE. It unlinks the dead first, so release() may append to the tape.
+ * Neither may run while a sweep does. tg_tape_sweep returns the number of
+ * segments freed. */
+void tg_tape_mark(tg_tape *tape);
+size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context);
 
 /* Frees every segment: for tearing down a tape nobody uses. */
 void tg_tape_free(tg_tape *tape);
@@ -119,9 +142,6 @@ static inline tg_node *tg_node_parent(const tg_node *node, uint32_t k)
     return node->nparents > 2 ? node->up.many[k] : node->up.parent[k];
 }
 
-/* Takes the next free node of a segment, cleared. NULL when the segment is full. */
-tg_node *tg_segment_push(tg_segment *segment);
-
 /* Gives a custom node its parents. TG_ERR_NOMEM when the array cannot be allocated. */
 int tg_node_set_parents(tg_node *node, tg_node *const *parents, uint32_t n);
 
@@ -129,7 +149,7 @@ int tg_node_set_parents(tg_node *node, tg_node *const *parents, uint32_t n);
 void tg_sweep_begin(tg_sweep *sweep, tg_node *root);
 
 /* Runs the sweep: every node reachable from the root, newest first, adds
- * local * grad to each parent's grad. Returns NULL when done, or a node the
+ * local * grad to each parent's grad (leaves are reached, never visited). Returns NULL when done, or a node the
  * caller must handle before calling tg_sweep_run again: one with
  * TG_HAS_CLOSURE, whose Python _backward the caller runs, or one with a
  * TG_LOCAL_* error, which the caller raises (then sets cleanup and runs the

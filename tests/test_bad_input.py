@@ -158,3 +158,32 @@ def test_huge_ints_are_an_overflow_error():
         Value(10**400)
     with pytest.raises(OverflowError):
         Value(1.0) + 10**400
+
+
+def test_a_refused_backward_leaves_the_root_gradient_alone():
+    a = Value(1.0)
+    b = a * 2
+    b.grad = 5.0
+    out = Value(a.data, (a,), 'nested')
+
+    def nested():
+        b.backward()
+    out._backward = nested
+    with pytest.raises(RuntimeError, match="inside a custom _backward"):
+        out.backward()
+    assert b.grad == 5.0
+
+
+def test_an_int_result_too_large_for_a_float_is_an_overflow_error():
+    with pytest.raises(OverflowError, match="too large"):
+        Value(10**200) * Value(10**200)
+
+
+def test_the_manual_backward_raises_micrograd_errors_too():
+    y = Value(0.0) ** 0.5
+    y.grad = 1.0
+    with pytest.raises(ZeroDivisionError):
+        y._backward()
+    z = Value(0.0) ** 0
+    with pytest.raises(ZeroDivisionError):
+        z.backward()

@@ -117,3 +117,110 @@ def test_a_captured_handle_still_in_use_stays_valid():
     assert x.grad == 12.0
     (parent,) = z._prev - {p for p in z._prev if p._op == ''}
     assert parent._op == 'cube' and parent.data == 8.0
+
+
+def test_a_leaf_kept_each_step_pins_no_segment_of_operations():
+    random.seed(0)
+    model = nn.MLP(2, [8, 1])
+    kept, counts = [], []
+    for step in range(1500):
+        loss = sum((model([0.5, -0.5]) - 1.0) ** 2 for _ in range(4))
+        model.zero_grad()
+        loss.backward()
+        kept.append(Value(loss.data))     # one leaf per step, kept for good
+        stats = tape_stats()
+        counts.append(stats["segments"] - stats["leaf_segments"])
+    # the tape of operations swings between collections; its peaks do not grow
+    assert max(counts[1200:]) <= max(counts[100:400]) + 1
+
+
+def test_backward_does_not_walk_unrelated_graphs_between_the_parameters_and_the_root():
+    w = Value(2.0)
+    unrelated = [Value(1.0) * 2 for _ in range(20000)]   # ~10 segments kept alive
+    y = w * 3
+    y.backward()
+    assert w.grad == 3.0 and len(unrelated) == 20000
+
+
+def _double_by_partial(a, out):
+    a.grad += 2 * out.grad
+
+
+@pytest.mark.parametrize("style", ["closure", "defaults", "partial", "tuple", "helper"])
+def test_custom_ops_written_in_any_common_style_are_freed(style):
+    import functools
+
+    def op(a):
+        out = Value(a.data * 2, (a,), 'double')
+        if style == "closure":
+            def _backward():
+                a.grad += 2 * out.grad
+        elif style == "defaults":
+            _backward = lambda a=a, out=out: _double_by_partial(a, out)  # noqa: E731
+        elif style == "partial":
+            _backward = functools.partial(_double_by_partial, a, out)
+        elif style == "tuple":
+            both = (a, out)
+
+            def _backward():
+                both[0].grad += 2 * both[1].grad
+        else:
+            def gradient():
+                return 2 * out.grad
+
+            def _backward():
+                a.grad += gradient()
+        out._backward = _backward
+        return out
+
+    w = Value(0.5)
+    for _ in range(20):
+        y = w
+        for _ in range(500):
+            y = op(y) * 0.5
+        y.backward()
+    assert w.grad == pytest.approx(20.0)
+    del y
+    collect()
+    assert segments() <= 3
+
+
+def test_labels_and_closures_made_during_a_collection_are_kept():
+    made = []
+
+    class MakesAValueWhenFreed:
+        def __del__(self):
+            v = Value(1.0, label='made-during-collect')
+            out = Value(2.0, (v,), 'triple')
+            out._backward = lambda: None
+            made.append((v, out))
+
+    for _ in range(50):
+        Value(1.0, label='doomed')
+    holder = Value(0.0)
+    holder.label = MakesAValueWhenFreed()
+    del holder
+    collect()
+    (v, out) = made[0]
+    assert v.label == 'made-during-collect' and out._op == 'triple'
+    out.backward()
+
+
+def test_weighted_sum_reads_every_input_before_recording():
+    from fractions import Fraction
+
+    from tapegrad.engine import weighted_sum
+
+    class Collects(Fraction):
+        def __float__(self):
+            collect()
+            return Fraction.__float__(self)
+
+    ws = [Value(float(i)) for i in range(3000)]
+    xs = [Collects(1, 2)] * 3000
+    total = weighted_sum(ws, xs, Value(0.0))
+    total.backward()
+    assert total.data == sum(i * 0.5 for i in range(3000))
+    assert ws[10].grad == 0.5
+    with pytest.raises(TypeError):
+        weighted_sum(ws, xs, None)

@@ -339,3 +339,12 @@ def test_models_copy_and_pickle_like_micrograd_ones():
         assert clone.parameters()[0].grad == 0.5
         assert clone.parameters()[0] is not model.parameters()[0]
         assert clone([1.0, 2.0]).data == model([1.0, 2.0]).data
+
+
+def test_custom_nodes_keep_python_int_data():
+    a = Value(1)
+    for V in (Value, MValue):
+        out = V(3, (V(1),), 'f')
+        assert out.data == 3 and type(out.data) is int
+        assert (out * 2).data == 6 and type((out * 2).data) is int
+    assert a.data == 1

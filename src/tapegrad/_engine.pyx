@@ -9,7 +9,8 @@ runs one reverse sweep in C without the GIL.
 Lifetime: a handle holds no Python references, so handles never form cycles
 and the cyclic GC does not track them. The tape reclaims its own memory: when
 it has grown to twice what survived the last collection, a tracing collection
-frees every segment that no live handle can reach (tg_tape_collect).
+rooted at the nodes with a live handle frees what none reaches (tg_tape_mark,
+tg_tape_sweep).
 """
 cimport cython
 from cpython.pythread cimport (
@@ -17,23 +18,33 @@ from cpython.pythread cimport (
     PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK, NOWAIT_LOCK,
 )
 from libc.stdint cimport uint8_t, uint32_t
+from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 
 from tapegrad._tape cimport *
 
 cdef extern from "Python.h":
+    # borrowed references only: the closure graph is read without touching counts
     ctypedef struct PyObject
     ctypedef struct PyTypeObject
     Py_ssize_t Py_REFCNT(PyObject *)
     PyTypeObject *Py_TYPE(PyObject *)
     bint PyFunction_Check(PyObject *)
     PyObject *PyFunction_GetClosure(PyObject *)
+    PyObject *PyFunction_GetDefaults(PyObject *)
+    bint PyCell_Check(PyObject *)
     PyObject *PyCell_GET(PyObject *)
+    bint PyTuple_Check(PyObject *)
     Py_ssize_t PyTuple_GET_SIZE(PyObject *)
     PyObject *PyTuple_GET_ITEM(PyObject *, Py_ssize_t)
+    bint PyList_Check(PyObject *)
+    Py_ssize_t PyList_GET_SIZE(PyObject *)
     PyObject *PyList_GET_ITEM(object, Py_ssize_t)
+    PyObject *PyList_GET_ITEM_PTR "PyList_GET_ITEM" (PyObject *, Py_ssize_t)
 
+import gc
 import numbers
+from functools import partial
 
 
 
@@ -42,27 +53,59 @@ import numbers
 cdef tg_tape _tape
 _tape.tail = NULL
 _tape.nsegments = 0
+_tape.leaf_tail = NULL
+_tape.nleaf_segments = 0
+_tape.free_leaves = NULL
 _tape.active_sweeps = 0
 
-# Collect when the tape has grown to this many segments: twice the survivors
-# of the last collection, plus slack, so collections cost O(1) per node.
+# Collect when either list of segments has grown to twice what survived the
+# last collection, plus slack, so collections cost O(1) per node.
 cdef size_t _collect_at = 16
+cdef size_t _collect_leaves_at = 16
 cdef bint _collect_due = False
 cdef bint _collecting = False
 
 # Python data of a few nodes: labels, op names given to Value(), closures.
-# Keyed by segment address, then node index; dropped with the segment.
+# Keyed by segment address, then node index; dropped with the node.
 cdef dict _side = {}
 
 
-cdef int _grow() except -1:
+cdef inline void _grew() noexcept:
     global _collect_due
-    if _tape.nsegments >= _collect_at:
-        # not here: the op being recorded holds nodes that no handle roots yet
+    if _tape.nsegments >= _collect_at or _tape.nleaf_segments >= _collect_leaves_at:
+        # not now: the op being recorded holds nodes that no handle roots yet
         _collect_due = True
-    if tg_segment_new(&_tape) is NULL:
-        raise MemoryError("tapegrad: cannot allocate a tape segment")
-    return 0
+
+
+cdef inline tg_node *_fresh(tg_node *node) except NULL:
+    if _collecting:
+        # made by a finalizer during a collection: live for the rest of it
+        node.flags |= TG_LIVE
+    return node
+
+
+cdef inline tg_node *_push() except NULL:
+    """A new node for an operation, at the end of the tape."""
+    cdef tg_node *node = tg_tape_push(&_tape)
+    if node is NULL:
+        if tg_segment_new(&_tape) is NULL:
+            raise MemoryError("tapegrad: cannot allocate a tape segment")
+        _grew()
+        node = tg_tape_push(&_tape)
+    return _fresh(node)
+
+
+cdef inline tg_node *_push_leaf() except NULL:
+    """A new leaf node, in a reused slot where one is free."""
+    cdef tg_node *node = tg_tape_push_leaf(&_tape)
+    if node is NULL:
+        if tg_leaf_segment_new(&_tape) is NULL:
+            raise MemoryError("tapegrad: cannot allocate a tape segment")
+        _grew()
+        node = tg_tape_push_leaf(&_tape)
+    elif tg_node_segment(node).has_side_data:
+        _side_forget(node)  # what a former tenant of the slot left
+    return _fresh(node)
 
 
 cdef void _release_side(tg_segment *segment, int dead, void *context) noexcept nogil:
@@ -86,72 +129,121 @@ cdef void _drop_side_data(tg_segment *segment, int dead) noexcept:
         sys.unraisablehook(sys.UnraisableHookArgs(type(error), error, None, None, None))
 
 
-cdef list _closure_held_handles():
-    """Handles referenced only from the cells of the tape's own closures.
+# -- handles held only by the tape's own closures
 
-    A micrograd-style closure captures its node's handle and its parents'
-    handles: a cycle through the tape (closure -> handle -> node -> closure)
-    that would keep the node alive forever if those handles counted as roots.
-    A handle whose every reference is such a cell, of a closure of its own
-    node or of a child node, is needed only if that node is: it is no root.
-    Only borrowed references are read here, so the counts are exact.
+cdef inline void _explore_edge(dict graph, list stack, size_t parent, PyObject *child):
+    """Records the edge parent -> child for the kinds of objects a closure
+    reaches its captured values through."""
+    cdef size_t key = <size_t>child
+    if child is NULL:
+        return
+    if not (Py_TYPE(child) is <PyTypeObject *>Value or PyFunction_Check(child)
+            or PyCell_Check(child) or PyTuple_Check(child) or PyList_Check(child)
+            or Py_TYPE(child) is <PyTypeObject *>partial):
+        return
+    entry = graph.get(key)
+    if entry is None:
+        graph[key] = entry = [0, []]
+        stack.append(key)
+    (<list>entry)[0] += 1
+    (<list>(<list>graph[parent])[1]).append(key)
+
+
+cdef dict _closure_graph():
+    """The objects the tape's closures reach through functions, cells, tuples,
+    lists and partials: address -> [references from within, addresses it
+    refers to].
+
+    A micrograd-style closure captures its node's handle and its parents':
+    a cycle through the tape (closure -> handle -> node -> closure) that would
+    keep the node alive forever if those handles counted as roots. Read with
+    borrowed references only, so reference counts are exact.
     """
-    cdef dict counts = {}
-    cdef tg_segment *segment
-    cdef tg_node *node
-    cdef tg_node *captured
+    cdef dict graph = {}
+    cdef list stack = []
+    cdef PyObject *obj
     cdef PyObject *fn
-    cdef PyObject *cells
-    cdef PyObject *value
     cdef Py_ssize_t i
-    cdef uint32_t k
+    cdef size_t key
+    for per_node in _side.values():
+        for entry in (<dict>per_node).values():
+            fn = PyList_GET_ITEM(entry, 2)
+            if PyFunction_Check(fn) or Py_TYPE(fn) is <PyTypeObject *>partial:
+                key = <size_t>fn
+                if key not in graph:
+                    graph[key] = [0, []]
+                    stack.append(key)
+                (<list>graph[key])[0] += 1    # the side table's reference
+    while stack:
+        key = stack.pop()
+        obj = <PyObject *>key
+        if PyFunction_Check(obj):
+            _explore_edge(graph, stack, key, PyFunction_GetClosure(obj))
+            _explore_edge(graph, stack, key, PyFunction_GetDefaults(obj))
+        elif PyCell_Check(obj):
+            _explore_edge(graph, stack, key, PyCell_GET(obj))
+        elif PyTuple_Check(obj):
+            for i in range(PyTuple_GET_SIZE(obj)):
+                _explore_edge(graph, stack, key, PyTuple_GET_ITEM(obj, i))
+        elif PyList_Check(obj):
+            for i in range(PyList_GET_SIZE(obj)):
+                _explore_edge(graph, stack, key, PyList_GET_ITEM_PTR(obj, i))
+        elif Py_TYPE(obj) is <PyTypeObject *>partial:
+            _explore_edge(graph, stack, key, <PyObject *>(<object>obj).func)
+            _explore_edge(graph, stack, key, <PyObject *>(<object>obj).args)
+    return graph
+
+
+cdef list _closure_held_handles(dict graph):
+    """The handles of graph that nothing outside the tape's closures refers to.
+
+    As CPython's cycle collector does: an object referred to more often than
+    from within the graph is held from outside, and so is all it reaches."""
+    cdef list outside = [key for key, entry in graph.items()
+                         if Py_REFCNT(<PyObject *><size_t>key) > (<list>entry)[0]]
+    cdef set reached = set(outside)
+    while outside:
+        for child in (<list>graph[outside.pop()])[1]:
+            if child not in reached:
+                reached.add(child)
+                outside.append(child)
+    return [<object><PyObject *><size_t>key for key in graph
+            if key not in reached and Py_TYPE(<PyObject *><size_t>key) is <PyTypeObject *>Value]
+
+
+cdef bint _root_handles_of_live_closures(dict graph) except -1:
+    """A handle that a closure of a live node reaches must stay valid: if its
+    node is not live, it becomes a root again. True if any did."""
+    cdef bint rooted = False
+    cdef tg_segment *segment
+    cdef Value v
+    cdef list stack
+    cdef set seen
     for key, per_node in _side.items():
         segment = <tg_segment *><size_t>key
         for index, entry in (<dict>per_node).items():
             fn = PyList_GET_ITEM(entry, 2)
-            if not PyFunction_Check(fn) or Py_REFCNT(fn) != 1:
+            if <size_t>fn not in graph or not segment.nodes[<Py_ssize_t>index].flags & TG_LIVE:
                 continue
-            cells = PyFunction_GetClosure(fn)
-            if cells is NULL:
-                continue
-            node = &segment.nodes[<Py_ssize_t>index]
-            for i in range(PyTuple_GET_SIZE(cells)):
-                value = PyTuple_GET_ITEM(cells, i)
-                if Py_REFCNT(value) != 1:
+            stack, seen = [<size_t>fn], set()
+            while stack:
+                address = stack.pop()
+                if address in seen:
                     continue
-                value = PyCell_GET(value)
-                if value is NULL or Py_TYPE(value) is not <PyTypeObject *>Value:
-                    continue
-                captured = (<Value>value).node
-                if captured is NULL:
-                    continue
-                if captured is not node:
-                    for k in range(node.nparents):
-                        if tg_node_parent(node, k) is captured:
-                            break
-                    else:
-                        continue
-                counts[<size_t>value] = counts.get(<size_t>value, 0) + 1
-    held = []
-    for address, count in counts.items():
-        if Py_REFCNT(<PyObject *><size_t>address) == count:
-            held.append(<object><PyObject *><size_t>address)
-    return held
-
-
-cdef bint _in_tape(tg_node *node) noexcept:
-    cdef tg_segment *segment = _tape.tail
-    cdef size_t address = <size_t>node
-    while segment is not NULL:
-        if <size_t>&segment.nodes[0] <= address < <size_t>&segment.nodes[segment.count]:
-            return True
-        segment = segment.prev
-    return False
+                seen.add(address)
+                if Py_TYPE(<PyObject *><size_t>address) is <PyTypeObject *>Value:
+                    v = <Value><PyObject *><size_t>address
+                    if v.node is not NULL and v.node.flags & TG_WEAK_HANDLE \
+                            and not v.node.flags & TG_LIVE:
+                        v.node.flags &= ~TG_WEAK_HANDLE
+                        rooted = True
+                stack.extend((<list>graph[address])[1])
+    return rooted
 
 
 cdef Py_ssize_t _collect() except -1:
     """Frees what no handle reaches. Runs at safe points: between operations."""
-    global _collect_due, _collecting, _collect_at, _sweep_owner
+    global _collect_due, _collecting, _collect_at, _collect_leaves_at, _sweep_owner
     cdef size_t freed
     cdef Value v
     if _collecting:
@@ -164,22 +256,37 @@ cdef Py_ssize_t _collect() except -1:
     _collect_due = False
     _collecting = True
     _sweep_owner = PyThread_get_thread_ident()
+    gc_was_enabled = gc.isenabled()
     try:
-        held = _closure_held_handles() if _side else []
+        held = []
+        if _side:
+            # no finalizer may change the closures while their references are counted
+            gc.disable()
+            graph = _closure_graph()
+            held = _closure_held_handles(graph)
+            for v in held:
+                v.node.flags |= TG_WEAK_HANDLE
+        tg_tape_mark(&_tape)
+        while held and _root_handles_of_live_closures(graph):
+            tg_tape_mark(&_tape)
         for v in held:
-            v.node.flags |= TG_WEAK_HANDLE
-        freed = tg_tape_collect(&_tape, _release_side, NULL)
-        for v in held:
-            if _in_tape(v.node):
+            if v.node.flags & TG_LIVE:
                 v.node.flags &= ~TG_WEAK_HANDLE
             else:
-                # its node is gone with the closures that held it
+                # only dead closures refer to it: it goes with them
+                v.node.handle = NULL
                 v.node = NULL
+        if gc_was_enabled:
+            gc.enable()
+        freed = tg_tape_sweep(&_tape, _release_side, NULL)
     finally:
         _collecting = False
         _sweep_owner = 0
         PyThread_release_lock(_sweep_lock)
+        if gc_was_enabled:
+            gc.enable()
     _collect_at = 2 * _tape.nsegments + 16
+    _collect_leaves_at = 2 * _tape.nleaf_segments + 16
     return freed
 
 
@@ -193,22 +300,23 @@ def collect():
 
 
 def tape_stats():
-    """(segments, nodes) the tape holds now, and the capacity of a segment."""
-    cdef tg_segment *segment = _tape.tail
-    cdef size_t nodes = 0
+    """What the tape holds now: segments of operations and of leaves, nodes in
+    use, and the sizes of a segment and of a node."""
+    cdef tg_segment *segment
+    cdef size_t nodes = 0, leaves = 0
+    cdef uint32_t i
+    segment = _tape.tail
     while segment is not NULL:
         nodes += segment.count
         segment = segment.prev
-    return {"segments": _tape.nsegments, "nodes": nodes,
+    segment = _tape.leaf_tail
+    while segment is not NULL:
+        for i in range(segment.count):
+            leaves += segment.nodes[i].op != TG_FREE_SLOT
+        segment = segment.prev
+    return {"segments": _tape.nsegments + _tape.nleaf_segments,
+            "leaf_segments": _tape.nleaf_segments, "nodes": nodes + leaves, "leaves": leaves,
             "segment_capacity": TG_SEGMENT_CAPACITY, "node_bytes": sizeof(tg_node)}
-
-
-cdef inline tg_node *_push() except NULL:
-    cdef tg_node *node = tg_segment_push(_tape.tail)
-    if node is NULL:
-        _grow()
-        node = tg_segment_push(_tape.tail)
-    return node
 
 
 cdef dict _side_of(tg_node *node):
@@ -228,6 +336,12 @@ cdef object _side_get(tg_node *node, int slot):
         return None
     entry = (<dict>data).get(node.index)
     return None if entry is None else (<list>entry)[slot]
+
+
+cdef void _side_forget(tg_node *node) except *:
+    data = _side.get(<size_t>tg_node_segment(node))
+    if data is not None:
+        (<dict>data).pop(node.index, None)
 
 
 cdef void _side_set(tg_node *node, int slot, object value) except *:
@@ -310,7 +424,7 @@ cdef Value _handle_of(tg_node *node):
 
 cdef inline tg_node *_constant(double x, bint is_int) except NULL:
     """A leaf node for a Python number operand, as micrograd's Value(other)."""
-    cdef tg_node *node = _push()
+    cdef tg_node *node = _push_leaf()
     node.data = x
     _mark_int(node, is_int)
     return node
@@ -330,15 +444,19 @@ cdef inline tg_node *_record_node(uint8_t op, double data, const double *local, 
 
 
 cdef inline tg_node *_binary_node(uint8_t op, tg_node *a, tg_node *b) except NULL:
-    """a + b or a * b."""
+    """a + b or a * b. Records nothing if it raises."""
     cdef double out
     cdef double[2] local
+    cdef bint is_int = a.flags & b.flags & TG_INT_DATA
     if op == TG_OP_ADD:
         tg_add(a.data, b.data, &out, local)
     else:
         tg_mul(a.data, b.data, &out, local)
+    if is_int and not isfinite(out):
+        raise OverflowError("integer result too large for a float: tapegrad holds "
+                            "micrograd's ints as doubles")
     cdef tg_node *node = _record_node(op, out, local, 2, a, b)
-    _mark_int(node, a.flags & b.flags & TG_INT_DATA)
+    _mark_int(node, is_int)
     return node
 
 
@@ -431,7 +549,7 @@ cdef Value _unary(Value a, uint8_t op):
     return _handle(node)
 
 
-def weighted_sum(w, x, Value start):
+def weighted_sum(w, x, Value start not None):
     """``sum((wi*xi for wi, xi in zip(w, x)), start)``, recorded natively.
 
     The tape gets the very nodes micrograd's expression makes (a '*' node and
@@ -440,32 +558,45 @@ def weighted_sum(w, x, Value start):
     than Values and real numbers take the plain Python expression.
     """
     cdef Py_ssize_t i, n
-    cdef double c
-    cdef int kind
+    cdef double *numbers
+    cdef int *kinds
     cdef tg_node *acc
     cdef tg_node *operand
     cdef tg_node *product
     _check(start)
-    ws = w if type(w) is list or type(w) is tuple else list(w)
-    xs = x if type(x) is list or type(x) is tuple else list(x)
+    ws = tuple(w)
+    xs = tuple(x)
     n = min(len(ws), len(xs))
-    for i in range(n):
-        if not isinstance(ws[i], Value) or not (isinstance(xs[i], Value) or _as_number(xs[i], &c)):
-            return sum((a * b for a, b in zip(ws, xs)), start)
-        _check(<Value>ws[i])
-        if isinstance(xs[i], Value):
-            _check(<Value>xs[i])
-    acc = start.node
-    for i in range(n):
-        xi = xs[i]
-        if isinstance(xi, Value):
-            operand = (<Value>xi).node
-        else:
-            kind = _as_number(xi, &c)
-            operand = _constant(c, kind == INTEGER)
-        product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, operand)
-        acc = _binary_node(TG_OP_ADD, acc, product)
-    return _handle_of(acc)
+    numbers = <double *>malloc(max(n, 1) * sizeof(double))
+    kinds = <int *>malloc(max(n, 1) * sizeof(int))
+    try:
+        if numbers is NULL or kinds is NULL:
+            raise MemoryError()
+        # Read every input first: reading a number may run Python code, which
+        # must not run while unrooted nodes are being recorded below.
+        for i in range(n):
+            kinds[i] = NOT_A_NUMBER
+            if not isinstance(ws[i], Value):
+                return sum((a * b for a, b in zip(ws, xs)), start)
+            _check(<Value>ws[i])
+            if isinstance(xs[i], Value):
+                _check(<Value>xs[i])
+            else:
+                kinds[i] = _as_number(xs[i], &numbers[i])
+                if kinds[i] == NOT_A_NUMBER:
+                    return sum((a * b for a, b in zip(ws, xs)), start)
+        acc = start.node
+        for i in range(n):
+            if kinds[i] == NOT_A_NUMBER:
+                operand = (<Value>xs[i]).node
+            else:
+                operand = _constant(numbers[i], kinds[i] == INTEGER)
+            product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, operand)
+            acc = _binary_node(TG_OP_ADD, acc, product)
+        return _handle_of(acc)
+    finally:
+        free(numbers)
+        free(kinds)
 
 
 _OP_NAMES = {
@@ -519,6 +650,7 @@ cdef int _sweep(tg_node *root) except -1:
     cdef tg_node *node
     _enter_sweep()
     try:
+        root.grad = 1.0
         tg_sweep_begin(&sweep, root)
         while True:
             with nogil:
@@ -581,14 +713,14 @@ cdef class Value:
         try:
             for k in range(n):
                 nodes[k] = (<Value>parents[k]).node
-            node = _push()
+            node = _push() if n else _push_leaf()
             node.data = x
             _mark_int(node, kind == INTEGER)
             if n:
                 if tg_node_set_parents(node, nodes, n) != TG_OK:
                     raise MemoryError("tapegrad: cannot record the children of a Value")
                 node.op = TG_OP_CUSTOM
-                node.flags = TG_CUSTOM
+                node.flags |= TG_CUSTOM
         finally:
             free(nodes)
         self.node = node
@@ -692,6 +824,8 @@ cdef class Value:
         _check(self)
         cdef tg_node *node = self.node
         cdef uint32_t k
+        if node.flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE):
+            _raise_local(node)
         if node.flags & TG_CUSTOM:
             return
         for k in range(node.nparents):
@@ -700,7 +834,6 @@ cdef class Value:
     def backward(self):
         """Sets this grad to 1 and accumulates into every node it depends on."""
         _check(self)
-        self.node.grad = 1.0
         _sweep(self.node)
 
     # -- operations
@@ -810,5 +943,5 @@ def _rebuild(data, grad, label):
     return v
 
 
-if _tape.tail is NULL:
-    _grow()
+if tg_segment_new(&_tape) is NULL or tg_leaf_segment_new(&_tape) is NULL:
+    raise MemoryError("tapegrad: cannot allocate the tape")

@@ -43,7 +43,13 @@ cdef extern from "tg_tape.h" nogil:
     ctypedef struct tg_tape:
         tg_segment *tail
         size_t nsegments
+        tg_segment *leaf_tail
+        size_t nleaf_segments
+        tg_node *free_leaves
         uint32_t active_sweeps
+
+    enum:
+        TG_FREE_SLOT
 
     ctypedef void (*tg_release_fn)(tg_segment *segment, int dead, void *context) noexcept
 
@@ -52,11 +58,14 @@ cdef extern from "tg_tape.h" nogil:
         int cleanup
 
     tg_segment *tg_segment_new(tg_tape *tape)
-    size_t tg_tape_collect(tg_tape *tape, tg_release_fn release, void *context)
+    tg_segment *tg_leaf_segment_new(tg_tape *tape)
+    tg_node *tg_tape_push(tg_tape *tape)
+    tg_node *tg_tape_push_leaf(tg_tape *tape)
+    void tg_tape_mark(tg_tape *tape)
+    size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context)
     void tg_tape_free(tg_tape *tape)
     tg_segment *tg_node_segment(const tg_node *node)
     tg_node *tg_node_parent(const tg_node *node, uint32_t k)
-    tg_node *tg_segment_push(tg_segment *segment)
     int tg_node_set_parents(tg_node *node, tg_node **parents, uint32_t n)
     void tg_sweep_begin(tg_sweep *sweep, tg_node *root)
     tg_node *tg_sweep_run(tg_sweep *sweep)
