@@ -210,20 +210,6 @@ size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context)
     return freed;
 }
 
-void tg_tape_free(tg_tape *tape)
-{
-    tg_segment **lists[2] = {&tape->tail, &tape->leaf_tail};
-    size_t *counts[2] = {&tape->nsegments, &tape->nleaf_segments};
-    for (int l = 0; l < 2; l++) {
-        while (*lists[l] != NULL) {
-            tg_segment *segment = *lists[l];
-            unlink_segment(lists[l], counts[l], segment);
-            free_segment(segment);
-        }
-    }
-    tape->free_leaves = NULL;
-}
-
 /* ------------------------------------------------------------ the sweep */
 
 void tg_sweep_begin(tg_sweep *sweep, tg_node *root)

@@ -129,9 +129,6 @@ tg_node *tg_tape_push_leaf(tg_tape *tape);
 void tg_tape_mark(tg_tape *tape);
 size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context);
 
-/* Frees every segment: for tearing down a tape nobody uses. */
-void tg_tape_free(tg_tape *tape);
-
 static inline tg_segment *tg_node_segment(const tg_node *node)
 {
     return (tg_segment *)((char *)(node - node->index) - offsetof(tg_segment, nodes));

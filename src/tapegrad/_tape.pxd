@@ -63,7 +63,6 @@ cdef extern from "tg_tape.h" nogil:
     tg_node *tg_tape_push_leaf(tg_tape *tape)
     void tg_tape_mark(tg_tape *tape)
     size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context)
-    void tg_tape_free(tg_tape *tape)
     tg_segment *tg_node_segment(const tg_node *node)
     tg_node *tg_node_parent(const tg_node *node, uint32_t k)
     int tg_node_set_parents(tg_node *node, tg_node **parents, uint32_t n)
