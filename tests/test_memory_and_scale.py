@@ -40,6 +40,7 @@ def test_a_training_loop_runs_in_a_bounded_tape():
     assert segments() <= 3
 
 
+@pytest.mark.slow
 def test_a_chain_of_ten_million_operations_builds_backpropagates_and_is_freed():
     x = Value(1.0)
     y = x

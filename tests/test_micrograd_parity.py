@@ -300,6 +300,7 @@ def test_neuron_falls_back_to_python_for_other_inputs():
     assert n([Two(), 1.0]).data == w[0] * 2 + w[1] * 1.0
 
 
+@pytest.mark.slow
 def test_demo_losses_and_parameters_follow_micrograd():
     """The whole demo run on both engines. micrograd runs with its GC off but
     for a collection every ten steps: the numbers are the same, and it takes
