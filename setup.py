@@ -17,6 +17,13 @@ extensions = [
         depends=["csrc/tg_tape.h", "csrc/tg_ops.h", "src/tapegrad/_tape.pxd"],
         extra_compile_args=extra_compile_args,
     ),
+    Extension(
+        "tapegrad._tensor",
+        sources=["src/tapegrad/_tensor.pyx", "csrc/tg_kernels.c"],
+        include_dirs=["csrc"],
+        depends=["csrc/tg_kernels.h", "src/tapegrad/_kernels.pxd"],
+        extra_compile_args=extra_compile_args,
+    ),
 ]
 
 setup(

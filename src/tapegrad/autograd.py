@@ -1,0 +1,114 @@
+"""torch.autograd's names: Function for custom operations, grad, and the grad modes."""
+from tapegrad._tensor import (Tensor, _backward, _function_apply, _gradient_tensor, enable_grad,
+                              is_grad_enabled, no_grad, set_grad_enabled)
+
+__all__ = ["Function", "grad", "backward", "no_grad", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled"]
+
+
+class FunctionCtx:
+    """What forward passes to backward: ctx.save_for_backward(*tensors), then
+    ctx.saved_tensors; ctx.needs_input_grad; any attribute you set."""
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self._saved = ()
+
+    def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors (or None), not "
+                                f"{type(t).__name__}")
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        return self._saved
+
+
+class Function:
+    """A custom operation with its own backward, as torch.autograd.Function:
+
+        class Cube(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad * 3 * x ** 2
+
+        y = Cube.apply(x)
+
+    forward returns one tensor; backward returns one gradient per input of
+    forward (None for inputs that are not tensors or need no gradient).
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args):
+        ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
+        with no_grad():
+            outputs = cls.forward(ctx, *args)
+        if isinstance(outputs, tuple):
+            raise NotImplementedError(f"{cls.__name__}.forward returned {len(outputs)} values: "
+                                      "tapegrad Functions return a single tensor")
+        if not isinstance(outputs, Tensor):
+            raise TypeError(f"{cls.__name__}.forward must return a Tensor, not "
+                            f"{type(outputs).__name__}")
+        saved = tuple(t for t in ctx.saved_tensors if t is not None)
+        return _function_apply(cls, ctx, args, outputs, saved)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
+    """Accumulates gradients of tensors into the leaves, as Tensor.backward."""
+    tensors = (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+    if grad_tensors is None:
+        grad_tensors = (None,) * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    _backward(tensors, tuple(grad_tensors), bool(retain_graph), inputs)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of outputs with respect to inputs, returned rather than
+    accumulated into .grad."""
+    if create_graph:
+        raise NotImplementedError("create_graph=True (higher-order gradients) is not supported "
+                                  "by tapegrad")
+    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is a {type(t).__name__}, not a Tensor")
+        if not t.requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (inputs[{i}]) does not "
+                               "require grad")
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    capture = {i: t for i, t in enumerate(inputs)}
+    found = _backward(outputs, tuple(grad_outputs), bool(retain_graph), None, capture)
+    results = []
+    for i, t in enumerate(inputs):
+        if i not in found:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            results.append(None)
+        else:
+            results.append(_gradient_tensor(found[i], t))
+    return tuple(results)
