@@ -502,7 +502,7 @@ cdef class Tensor:
         return _add(self, other, -1)
 
     def __rsub__(self, other):
-        return _add(_neg(self), other, 1)
+        return _add(_operand(other, self), self, -1)
 
     def __mul__(self, other):
         return _mul(self, other)
@@ -890,8 +890,11 @@ cdef class AddBackward0(Node):
     cdef int sign
 
     cdef tuple apply(self, object g):
-        return (_cast_array(_unbroadcast(g, self.a_shape), self.a_dtype),
-                _cast_array(_unbroadcast(g if self.sign > 0 else -g, self.b_shape), self.b_dtype))
+        cdef tuple edges = self.edges
+        return (_cast_array(_unbroadcast(g, self.a_shape), self.a_dtype)
+                if edges[0] is not None else None,
+                _cast_array(_unbroadcast(g if self.sign > 0 else -g, self.b_shape), self.b_dtype)
+                if edges[1] is not None else None)
 
 
 cdef class SubBackward0(AddBackward0):
@@ -1095,6 +1098,9 @@ cdef class MmBackward0(Node):
         _check_versions(self)
         a, b = self.a, self.b
         ga = gb = None
+        if a.ndim == 2 and b.ndim == 2:     # the common case, without the reshaping below
+            return (np.matmul(g, b.T) if self.need_a else None,
+                    np.matmul(a.T, g) if self.need_b else None)
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if self.need_a else None, g * a if self.need_b else None)
         a2 = a[None, :] if a.ndim == 1 else a
@@ -1393,8 +1399,8 @@ cdef class SumBackward0(Node):
     cdef object dtype
 
     cdef tuple apply(self, object g):
-        return (_cast_array(np.array(_expand_reduced(g, self.shape, self.axes, self.keepdim)),
-                            self.dtype),)
+        # a read-only broadcast view: nothing downstream writes into a gradient
+        return (_expand_reduced(_cast_array(g, self.dtype), self.shape, self.axes, self.keepdim),)
 
 
 cdef class SumBackward1(SumBackward0):
@@ -1409,8 +1415,8 @@ cdef class MeanBackward0(Node):
     cdef double count
 
     cdef tuple apply(self, object g):
-        return (_cast_array(np.array(_expand_reduced(g, self.shape, self.axes, self.keepdim))
-                            / self.count, self.dtype),)
+        return (_expand_reduced(_cast_array(g / self.count, self.dtype), self.shape, self.axes,
+                                self.keepdim),)
 
 
 cdef class MeanBackward1(MeanBackward0):
@@ -1921,7 +1927,7 @@ cdef Tensor _inplace(Tensor a, object other, str op):
                            f"type {x.dtype}")
     if op == 'div' and x.dtype.kind != 'f':
         raise RuntimeError(f"result type float can't be cast to the desired output type {x.dtype}")
-    if op in ('add', 'sub', 'mul', 'div'):
+    if op in ('add', 'sub', 'mul', 'div') and v._data.shape != x.shape:
         try:
             broadcast = np.broadcast_shapes(x.shape, v._data.shape)
         except ValueError:
@@ -2082,44 +2088,63 @@ def _backward(tuple outputs, tuple grads, bint retain_graph, inputs=None, captur
 
     cdef list order = _reachable(roots)
     try:
-        for node in order:
-            g = node.acc
-            if g is None:
-                continue
-            node.acc = None
-            if node.freed:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time (or directly access "
-                    "saved tensors after they have already been freed). Saved intermediate "
-                    "values of the graph are freed when you call .backward() or autograd.grad(). "
-                    "Specify retain_graph=True if you need to backward through the graph a "
-                    "second time or if you need to access saved tensors after calling backward.")
-            if wanted_nodes and id(node) in wanted_nodes:
-                key = wanted_nodes[id(node)]
-                results[key] = _accumulate(results.get(key), g)
-            if node.retain is not None and capture is None:
-                target = node.retain()
-                if target is not None:
-                    _accumulate_leaf(<Tensor>target, g)
-            grads_in = node.apply(g)
-            if not retain_graph:
-                node.release()
-                node.freed = True
-            for edge, gi in zip(node.edges, grads_in):
-                if edge is None or gi is None:
-                    continue
-                if isinstance(edge, Node):
-                    (<Node>edge).acc = _accumulate((<Node>edge).acc, gi)
-                elif capture is not None:
-                    if id(edge) in wanted_leaves:
-                        key = wanted_leaves[id(edge)]
-                        results[key] = _accumulate(results.get(key), gi)
-                elif inputs is None or id(edge) in wanted_leaves:
-                    _accumulate_leaf(<Tensor>edge, gi)
+        _sweep(order, retain_graph, capture is not None, inputs is not None, wanted_nodes,
+               wanted_leaves, results)
     finally:
         for node in order:
             node.acc = None
     return results
+
+
+cdef object _freed_error():
+    return RuntimeError(
+        "Trying to backward through the graph a second time (or directly access saved tensors "
+        "after they have already been freed). Saved intermediate values of the graph are freed "
+        "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+        "backward through the graph a second time or if you need to access saved tensors after "
+        "calling backward.")
+
+
+cdef int _sweep(list order, bint retain_graph, bint capturing, bint filtering,
+                dict wanted_nodes, dict wanted_leaves, dict results) except -1:
+    """Runs the nodes newest first, passing each input its gradient."""
+    cdef Node node
+    cdef tuple edges, grads_in
+    cdef Py_ssize_t k
+    for node in order:
+        g = node.acc
+        if g is None:
+            continue
+        node.acc = None
+        if node.freed:
+            raise _freed_error()
+        if wanted_nodes and id(node) in wanted_nodes:
+            key = wanted_nodes[id(node)]
+            results[key] = _accumulate(results.get(key), g)
+        if node.retain is not None and not capturing:
+            target = node.retain()
+            if target is not None:
+                _accumulate_leaf(<Tensor>target, g)
+        grads_in = node.apply(g)
+        if not retain_graph:
+            node.release()
+            node.freed = True
+        edges = node.edges
+        for k in range(len(edges)):
+            edge = edges[k]
+            gi = grads_in[k]
+            if edge is None or gi is None:
+                continue
+            if type(edge) is Tensor:
+                if capturing:
+                    if id(edge) in wanted_leaves:
+                        key = wanted_leaves[id(edge)]
+                        results[key] = _accumulate(results.get(key), gi)
+                elif not filtering or id(edge) in wanted_leaves:
+                    _accumulate_leaf(<Tensor>edge, gi)
+            else:
+                (<Node>edge).acc = _accumulate((<Node>edge).acc, gi)
+    return 0
 
 
 # ------------------------------------------------------- custom functions

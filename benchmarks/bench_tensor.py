@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Benchmark of the tapegrad tensor engine against PyTorch (CPU) and HIPS autograd.
+
+Two training steps, each system interleaved with the others in one run, medians
+reported with the ratio to torch (above 1 means tapegrad is faster):
+
+1. micrograd's moons demo in tensor form: an MLP 2-16-16-1 over the 100 points,
+   SVM max-margin loss mean(relu(1 - y*score)) + 1e-4 * sum(p*p), backward, SGD.
+2. An MLP 784-256-10 step at batch 128 on random data: relu hidden layer,
+   cross-entropy (log_softmax + negative log likelihood), backward, SGD.
+
+A system that is not installed is skipped with a note. Run from the repository
+root: PYTHONPATH=src python benchmarks/bench_tensor.py [--quick]
+"""
+import argparse
+import platform
+import statistics
+import time
+
+import numpy as np
+
+SYSTEMS = ["tapegrad", "torch", "autograd"]
+
+
+def moons_data():
+    from tapegrad import demo
+    X, y = demo.moons()
+    return X.astype(np.float32), y.astype(np.float32)
+
+
+def digits_like_data(rng):
+    X = rng.standard_normal((128, 784)).astype(np.float32)
+    y = rng.integers(0, 10, size=128)
+    return X, y
+
+
+def init_params(rng, sizes):
+    """Weights and biases as float32 arrays, uniform like torch's Linear."""
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1 / np.sqrt(fan_in)
+        params.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, (fan_out,)).astype(np.float32))
+    return params
+
+
+# ------------------------------------------------------------- tapegrad / torch
+
+def make_step_tensor(lib, X, y, params, task, lr):
+    """One step for a torch-like library (tapegrad or torch)."""
+    Xt = lib.from_numpy(X)
+    yt = lib.from_numpy(y) if task == "moons" else lib.from_numpy(y.astype(np.int64))
+    ps = [lib.from_numpy(p.copy()).requires_grad_(True) for p in params]
+    rows = lib.arange(len(X))
+
+    def step():
+        h = Xt
+        for i in range(0, len(ps) - 2, 2):
+            h = (h @ ps[i] + ps[i + 1]).relu()
+        out = h @ ps[-2] + ps[-1]
+        if task == "moons":
+            scores = out.reshape(-1)
+            loss = (1 - yt * scores).relu().mean() + 1e-4 * sum((p * p).sum() for p in ps)
+        else:
+            loss = -out.log_softmax(1)[rows, yt].mean()
+        for p in ps:
+            p.grad = None
+        loss.backward()
+        with lib.no_grad():
+            for p in ps:
+                p -= lr * p.grad
+        return loss.item()
+    return step
+
+
+# -------------------------------------------------------------------- autograd
+
+def make_step_autograd(X, y, params, task, lr):
+    import autograd
+    import autograd.numpy as anp
+
+    ps = [p.copy() for p in params]
+
+    def loss_fn(ps):
+        h = X
+        for i in range(0, len(ps) - 2, 2):
+            h = anp.maximum(anp.dot(h, ps[i]) + ps[i + 1], 0)
+        out = anp.dot(h, ps[-2]) + ps[-1]
+        if task == "moons":
+            scores = out.reshape(-1)
+            return anp.mean(anp.maximum(1 - y * scores, 0)) + 1e-4 * sum(anp.sum(p * p) for p in ps)
+        shifted = out - anp.max(out, axis=1, keepdims=True)
+        logp = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
+        return -anp.mean(logp[np.arange(len(y)), y])
+
+    value_and_grad = autograd.value_and_grad(loss_fn)
+
+    def step():
+        loss, grads = value_and_grad(ps)
+        for p, g in zip(ps, grads):
+            p -= lr * g
+        return loss.item()
+    return step
+
+
+# ------------------------------------------------------------------ harness
+
+def available():
+    found = {}
+    import tapegrad
+    found["tapegrad"] = tapegrad
+    try:
+        import torch
+        found["torch"] = torch
+    except ImportError:
+        print("note: torch is not installed; its rows are skipped")
+    try:
+        import autograd  # noqa: F401
+        found["autograd"] = "autograd"
+    except ImportError:
+        print("note: HIPS autograd is not installed (pip install autograd); its rows are skipped")
+    return found
+
+
+def run_task(task, found, repeats, warmup):
+    rng = np.random.default_rng(0)
+    if task == "moons":
+        X, y = moons_data()
+        params = init_params(rng, [2, 16, 16, 1])
+        lr = 0.05
+    else:
+        X, y = digits_like_data(rng)
+        params = init_params(rng, [784, 256, 10])
+        lr = 0.01
+    steps = {}
+    for name, lib in found.items():
+        if name == "autograd":
+            steps[name] = make_step_autograd(X, y, params, task, lr)
+        else:
+            steps[name] = make_step_tensor(lib, X, y, params, task, lr)
+    first_losses = {name: step() for name, step in steps.items()}
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():      # interleaved
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) * 1e3 for name, ts in times.items()}, first_losses
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    repeats, warmup = (30, 5) if args.quick else (300, 20)
+    found = available()
+    import numpy
+    versions = {"numpy": numpy.__version__}
+    for name, lib in found.items():
+        if name == "torch":
+            versions["torch"] = lib.__version__
+        elif name == "autograd":
+            from importlib.metadata import version
+            versions["autograd"] = version("autograd")
+    print(f"# tapegrad tensor engine vs torch and autograd\n\n{platform.platform()}, "
+          f"{platform.python_implementation()} {platform.python_version()}, "
+          + ", ".join(f"{k} {v}" for k, v in versions.items()) + "\n")
+    print("| workload | system | median ms/step | torch / system |")
+    print("|---|---|---|---|")
+    for task, label in (("moons", "moons MLP 2-16-16-1, 100 points"),
+                        ("mlp", "MLP 784-256-10, batch 128")):
+        medians, losses = run_task(task, found, repeats, warmup)
+        for name in SYSTEMS:
+            if name not in medians:
+                continue
+            ratio = (f"{medians['torch'] / medians[name]:.2f}x" if "torch" in medians else "n/a")
+            print(f"| {label} | {name} | {medians[name]:.3f} | {ratio} |")
+        print("| | first-step loss | " + ", ".join(f"{k} {v:.6f}" for k, v in losses.items())
+              + " | |")
+
+
+if __name__ == "__main__":
+    main()
