@@ -64,7 +64,7 @@
             for (i = 0; i < n; i++) dx[i] = g[i] * (y[i] * ((T)1 - y[i]));                    \
             break;                                                                            \
         case TG_RELU:                                                                         \
-            for (i = 0; i < n; i++) dx[i] = x[i] > 0 ? g[i] : (T)0;                           \
+            for (i = 0; i < n; i++) dx[i] = x[i] <= 0 ? (T)0 : g[i]; /* NaN passes g */      \
             break;                                                                            \
         case TG_ABS:                                                                          \
             for (i = 0; i < n; i++)                                                           \
@@ -81,8 +81,9 @@
     void tg_clamp_##SUFFIX(const T *x, T *y, size_t n, T lo, T hi)                           \
     {                                                                                         \
         for (size_t i = 0; i < n; i++) {                                                      \
-            T v = x[i];                                                                       \
-            y[i] = v < lo ? lo : (v > hi ? hi : v);                                           \
+            /* min(max(x, lo), hi), as torch: hi wins when lo > hi */                         \
+            T v = x[i] < lo ? lo : x[i];                                                      \
+            y[i] = v > hi ? hi : v;                                                           \
         }                                                                                     \
     }                                                                                         \
                                                                                               \

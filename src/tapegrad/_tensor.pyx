@@ -1206,8 +1206,8 @@ cdef dict _NUMPY_UNARY_BACKWARD = {
     TG_LOG: lambda g, x, y: g / x,
     TG_TANH: lambda g, x, y: g * (1 - y * y),
     TG_SIGMOID: lambda g, x, y: g * (y * (1 - y)),
-    TG_RELU: lambda g, x, y: np.where(x > 0, g, 0),
-    TG_ABS: lambda g, x, y: g * np.sign(x),
+    TG_RELU: lambda g, x, y: np.where(x <= 0, 0, g),     # NaN passes the gradient, as torch
+    TG_ABS: lambda g, x, y: np.where(x > 0, g, np.where(x < 0, -g, 0)),
     TG_SQRT: lambda g, x, y: g / (2 * y),
 }
 
@@ -1415,8 +1415,9 @@ cdef class MeanBackward0(Node):
     cdef double count
 
     cdef tuple apply(self, object g):
-        return (_expand_reduced(_cast_array(g / self.count, self.dtype), self.shape, self.axes,
-                                self.keepdim),)
+        with np.errstate(divide='ignore', invalid='ignore'):   # an empty input: count 0
+            g = g / self.count
+        return (_expand_reduced(_cast_array(g, self.dtype), self.shape, self.axes, self.keepdim),)
 
 
 cdef class MeanBackward1(MeanBackward0):
@@ -1451,8 +1452,10 @@ cdef Tensor _mean(Tensor a, object dim, bint keepdim, object dtype):
     axes = _dims(dim, x.ndim)
     if x.ndim == 0:
         axes = None
+    # sum / count: numpy's mean warns on empty input where torch quietly gives nan
+    count = x.size / max(np.asarray(x.sum(axis=axes, keepdims=keepdim)).size, 1) if x.size else 0
     with np.errstate(invalid='ignore', divide='ignore'):
-        out = np.asarray(x.mean(axis=axes, keepdims=keepdim), dtype=x.dtype)
+        out = np.asarray(np.true_divide(x.sum(axis=axes, keepdims=keepdim), count), dtype=x.dtype)
     if not _wants_graph(a):
         return _wrap(out, None)
     cdef MeanBackward0 node = (MeanBackward0 if dim is None else MeanBackward1).__new__(
@@ -1599,7 +1602,8 @@ def log_softmax(input, dim):
     if x.ndim == 0:
         axis = None
     shifted = x - x.max(axis=axis, keepdims=True) if x.size else x
-    out = (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(x.dtype)
+    with np.errstate(divide='ignore'):
+        out = (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(x.dtype)
     if not _wants_graph(a):
         return _wrap(out, None)
     cdef LogSoftmaxBackward0 node = LogSoftmaxBackward0.__new__(LogSoftmaxBackward0)
@@ -1764,7 +1768,7 @@ cdef class WhereBackward0(Node):
 
 def where(condition, input, other):
     """input where condition holds, else other; gradients flow to the chosen side."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = (<Tensor>condition)._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype.kind != 'b':
         raise TypeError(f"where expected condition to be a boolean tensor, but got {cond.dtype}")
     cdef Tensor a = input if isinstance(input, Tensor) else None
@@ -2082,7 +2086,8 @@ def _backward(tuple outputs, tuple grads, bint retain_graph, inputs=None, captur
     for leaf, g in leaf_seeds:
         if capture is not None:
             if id(leaf) in wanted_leaves:
-                results[wanted_leaves[id(leaf)]] = _accumulate(results.get(id(leaf)), g)
+                key = wanted_leaves[id(leaf)]
+                results[key] = _accumulate(results.get(key), g)
         elif inputs is None or id(leaf) in wanted_leaves:
             _accumulate_leaf(leaf, g)
 
