@@ -6,8 +6,9 @@ from setuptools import Extension, setup
 
 debug = os.environ.get("TAPEGRAD_DEBUG") == "1"
 extra_compile_args = [] if os.name == "nt" else ["-Wall", "-Wextra", "-Wno-unused-function"]
-if debug:
-    extra_compile_args += ["-O0", "-g"]
+if os.name != "nt":
+    # Python's own CFLAGS carry -g: debug info would make most of the wheel
+    extra_compile_args += ["-O0", "-g"] if debug else ["-g0"]
 
 extensions = [
     Extension(
