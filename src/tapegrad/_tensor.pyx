@@ -920,18 +920,33 @@ cdef Tensor _add(Tensor a, object other, int sign):
     return _wrap(out, _record(node, (_edge(a), _edge(b))))
 
 
-cdef class MulBackward0(Node):
+cdef class _BinaryBackward(Node):
+    """A node of an op of two tensors that saves both inputs' arrays."""
     cdef object a, b
     cdef bint need_a, need_b
 
+    cdef void release(self):
+        self.a = self.b = None
+
+
+cdef Tensor _binary_result(object node_type, Tensor a, Tensor b, object out):
+    """out as the result of a two-tensor op: recorded with a node_type node
+    when a gradient is wanted."""
+    if not (_grad_enabled and (a._requires_grad or b._requires_grad)):
+        return _wrap(out, None)
+    cdef _BinaryBackward node = node_type.__new__(node_type)
+    node.a, node.b = a._data, b._data
+    node.need_a, node.need_b = a._requires_grad, b._requires_grad
+    _save_versions(node, (a, b))
+    return _wrap(out, _record(node, (_edge(a), _edge(b))))
+
+
+cdef class MulBackward0(_BinaryBackward):
     cdef tuple apply(self, object g):
         _check_versions(self)
         ga = _cast_array(_unbroadcast(g * self.b, self.a.shape), self.a.dtype) if self.need_a else None
         gb = _cast_array(_unbroadcast(g * self.a, self.b.shape), self.b.dtype) if self.need_b else None
         return (ga, gb)
-
-    cdef void release(self):
-        self.a = self.b = None
 
 
 cdef Tensor _mul(Tensor a, object other):
@@ -941,28 +956,16 @@ cdef Tensor _mul(Tensor a, object other):
         out = _cast_array(a._data * b._data, dtype)
     except ValueError:
         raise _shape_error(a, b, "mul") from None
-    if not (_grad_enabled and (a._requires_grad or b._requires_grad)):
-        return _wrap(out, None)
-    cdef MulBackward0 node = MulBackward0.__new__(MulBackward0)
-    node.a, node.b = a._data, b._data
-    node.need_a, node.need_b = a._requires_grad, b._requires_grad
-    _save_versions(node, (a, b))
-    return _wrap(out, _record(node, (_edge(a), _edge(b))))
+    return _binary_result(MulBackward0, a, b, out)
 
 
-cdef class DivBackward0(Node):
-    cdef object a, b
-    cdef bint need_a, need_b
-
+cdef class DivBackward0(_BinaryBackward):
     cdef tuple apply(self, object g):
         _check_versions(self)
         ga = _cast_array(_unbroadcast(g / self.b, self.a.shape), self.a.dtype) if self.need_a else None
         gb = (_cast_array(_unbroadcast(-g * self.a / (self.b * self.b), self.b.shape), self.b.dtype)
               if self.need_b else None)
         return (ga, gb)
-
-    cdef void release(self):
-        self.a = self.b = None
 
 
 cdef Tensor _div(Tensor a, object other):
@@ -975,13 +978,7 @@ cdef Tensor _div(Tensor a, object other):
             out = _cast_array(np.true_divide(a._data, b._data), dtype)
     except ValueError:
         raise _shape_error(a, b, "div") from None
-    if not (_grad_enabled and (a._requires_grad or b._requires_grad)):
-        return _wrap(out, None)
-    cdef DivBackward0 node = DivBackward0.__new__(DivBackward0)
-    node.a, node.b = a._data, b._data
-    node.need_a, node.need_b = a._requires_grad, b._requires_grad
-    _save_versions(node, (a, b))
-    return _wrap(out, _record(node, (_edge(a), _edge(b))))
+    return _binary_result(DivBackward0, a, b, out)
 
 
 cdef class NegBackward0(Node):
@@ -1016,10 +1013,9 @@ cdef class PowBackward0(Node):
         self.a = None
 
 
-cdef class PowBackward1(Node):
+cdef class PowBackward1(_BinaryBackward):
     """a ** b for two tensors."""
-    cdef object a, b, out
-    cdef bint need_a, need_b
+    cdef object out
 
     cdef tuple apply(self, object g):
         _check_versions(self)
@@ -1065,14 +1061,11 @@ cdef Tensor _pow(Tensor a, object exponent):
             out = _cast_array(np.power(a._data, b._data), dtype)
     except ValueError:
         raise _shape_error(a, b, "pow") from None
-    if not (_grad_enabled and (a._requires_grad or b._requires_grad)):
-        return _wrap(out, None)
-    node1 = PowBackward1.__new__(PowBackward1)
-    node1.a, node1.b, node1.out = a._data, b._data, out
-    node1.need_a, node1.need_b = a._requires_grad, b._requires_grad
-    _save_versions(node1, (a, b))
-    cdef Tensor result = _wrap(out, _record(node1, (_edge(a), _edge(b))))
-    node1.versions = node1.versions + ((result._version, 0),)
+    cdef Tensor result = _binary_result(PowBackward1, a, b, out)
+    if result._grad_fn is not None:
+        node1 = <PowBackward1>result._grad_fn
+        node1.out = out      # saved too: the output's version is checked with the inputs'
+        node1.versions = node1.versions + ((result._version, 0),)
     return result
 
 
@@ -1090,10 +1083,7 @@ cdef object _compare(object ufunc, Tensor a, object other):
 
 # ----------------------------------------------------------- matmul
 
-cdef class MmBackward0(Node):
-    cdef object a, b
-    cdef bint need_a, need_b
-
+cdef class MmBackward0(_BinaryBackward):
     cdef tuple apply(self, object g):
         _check_versions(self)
         a, b = self.a, self.b
@@ -1118,9 +1108,6 @@ cdef class MmBackward0(Node):
             gb = _unbroadcast(gb, b2.shape).reshape(b.shape)
         return (ga, gb)
 
-    cdef void release(self):
-        self.a = self.b = None
-
 
 def matmul(a, b):
     """Matrix product, numpy's (BLAS) semantics and torch's gradients."""
@@ -1135,13 +1122,7 @@ def matmul(a, b):
     except ValueError:
         raise RuntimeError(f"matmul: shapes {tuple(ta._data.shape)} and {tuple(tb._data.shape)} "
                            "cannot be multiplied") from None
-    if not (_grad_enabled and (ta._requires_grad or tb._requires_grad)):
-        return _wrap(out, None)
-    cdef MmBackward0 node = MmBackward0.__new__(MmBackward0)
-    node.a, node.b = ta._data, tb._data
-    node.need_a, node.need_b = ta._requires_grad, tb._requires_grad
-    _save_versions(node, (ta, tb))
-    return _wrap(out, _record(node, (_edge(ta), _edge(tb))))
+    return _binary_result(MmBackward0, ta, tb, out)
 
 
 # -------------------------------------------------- elementwise (C kernels)
