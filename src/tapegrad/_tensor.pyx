@@ -94,6 +94,19 @@ cdef inline _Version _new_version():
     return _Version.__new__(_Version)
 
 
+cdef inline _Version _version_of(Tensor t):
+    """t's version counter, made when first needed: most tensors never need one."""
+    if t._version is None:
+        t._version = _new_version()
+    return t._version
+
+
+cdef inline void _bump(Tensor t):
+    """t was changed in place."""
+    cdef _Version version = _version_of(t)
+    version.value += 1
+
+
 # ------------------------------------------------------------------- nodes
 
 cdef long long _seq = 0
@@ -172,7 +185,7 @@ cdef void _save_versions(Node node, tuple tensors):
     cdef list versions = []
     for obj in tensors:
         t = <Tensor>obj
-        versions.append((t._version, t._version.value))
+        versions.append((_version_of(t), t._version.value))
     node.versions = tuple(versions)
 
 
@@ -199,7 +212,6 @@ cdef inline Tensor _wrap(object arr, Node node):
     """A new tensor over arr; node is its grad_fn, or None."""
     cdef Tensor out = Tensor.__new__(Tensor)
     out._data = arr
-    out._version = _new_version()
     if node is not None:
         out._grad_fn = node
         out._requires_grad = True
@@ -209,7 +221,7 @@ cdef inline Tensor _wrap(object arr, Node node):
 cdef inline Tensor _view(Tensor base, object arr, Node node):
     """A tensor over a view of base's storage: it shares the version counter."""
     cdef Tensor out = _wrap(arr, node)
-    out._version = base._version
+    out._version = _version_of(base)
     return out
 
 
@@ -245,6 +257,7 @@ def _as_dtype(dtype):
     return dt
 
 
+@cython.freelist(256)
 cdef class Tensor:
     """A numpy array with PyTorch's autograd.
 
@@ -268,7 +281,6 @@ cdef class Tensor:
         else:
             raise TypeError("Tensor() takes data, or sizes as integers")
         self._data = np.array(arr, copy=True)   # torch.Tensor(data) copies
-        self._version = _new_version()
         if requires_grad:
             self.requires_grad_(True)
 
@@ -327,7 +339,7 @@ cdef class Tensor:
 
     @property
     def _version_value(self):
-        return self._version.value
+        return _version_of(self).value
 
     @property
     def requires_grad(self):
@@ -903,6 +915,16 @@ cdef class SubBackward0(AddBackward0):
 
 cdef Tensor _add(Tensor a, object other, int sign):
     """a + other, or a - other with sign -1."""
+    cdef AddBackward0 scalar_node
+    if (type(other) is float or type(other) is int) and a._data.dtype.kind == 'f':
+        # a Python number: no operand tensor, and the float dtype stays
+        out = a._data + other if sign > 0 else a._data - other
+        if not _wants_graph(a):
+            return _wrap(out, None)
+        scalar_node = AddBackward0.__new__(AddBackward0) if sign > 0 else \
+            SubBackward0.__new__(SubBackward0)
+        scalar_node.a_shape, scalar_node.a_dtype, scalar_node.sign = a._data.shape, a._data.dtype, sign
+        return _wrap(out, _record(scalar_node, (_edge(a), None)))
     cdef Tensor b = _operand(other, a)
     cdef object dtype = _promote(a._data, b._data)
     try:
@@ -950,6 +972,15 @@ cdef class MulBackward0(_BinaryBackward):
 
 
 cdef Tensor _mul(Tensor a, object other):
+    cdef MulBackward0 scalar_node
+    if (type(other) is float or type(other) is int) and a._data.dtype.kind == 'f':
+        out = a._data * other
+        if not _wants_graph(a):
+            return _wrap(out, None)
+        scalar_node = MulBackward0.__new__(MulBackward0)
+        scalar_node.a, scalar_node.b, scalar_node.need_a = a._data, other, True
+        _save_versions(scalar_node, (a,))
+        return _wrap(out, _record(scalar_node, (_edge(a), None)))
     cdef Tensor b = _operand(other, a)
     cdef object dtype = _promote(a._data, b._data)
     try:
@@ -1065,7 +1096,7 @@ cdef Tensor _pow(Tensor a, object exponent):
     if result._grad_fn is not None:
         node1 = <PowBackward1>result._grad_fn
         node1.out = out      # saved too: the output's version is checked with the inputs'
-        node1.versions = node1.versions + ((result._version, 0),)
+        node1.versions = node1.versions + ((_version_of(result), 0),)
     return result
 
 
@@ -1244,7 +1275,7 @@ cdef Tensor _unary_kernel(Tensor a, int op, object node_type):
     cdef _UnaryBackward node = node_type.__new__(node_type)
     node.x, node.y, node.op = x, out, op
     cdef Tensor result = _wrap(out, _record(node, (_edge(a),)))
-    node.versions = ((a._version, a._version.value), (result._version, 0))
+    node.versions = ((_version_of(a), a._version.value), (_version_of(result), 0))
     return result
 
 
@@ -1366,8 +1397,15 @@ cdef Py_ssize_t _dim(object dim, Py_ssize_t ndim) except? -1:
     return d + n if d < 0 else d
 
 
+cdef object _ndarray = np.ndarray
+
+
 cdef object _expand_reduced(object g, tuple shape, object axes, bint keepdim):
     """g, reduced over axes of shape, broadcast back to shape."""
+    if g.size == 1 and g.flags.c_contiguous:
+        # a full reduction: every element is g, through zero strides (numpy's
+        # broadcast_to costs more than the rest of this node's backward)
+        return _ndarray(shape, dtype=g.dtype, buffer=g, strides=(0,) * len(shape))
     if not keepdim and axes is not None and len(shape):
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
@@ -1571,7 +1609,7 @@ def softmax(input, dim):
     cdef SoftmaxBackward0 node = SoftmaxBackward0.__new__(SoftmaxBackward0)
     node.y, node.axis = out, (axis if axis is not None else 0)
     cdef Tensor result = _wrap(out, _record(node, (_edge(a),)))
-    node.versions = ((result._version, 0),)
+    node.versions = ((_version_of(result), 0),)
     return result
 
 
@@ -1590,7 +1628,7 @@ def log_softmax(input, dim):
     cdef LogSoftmaxBackward0 node = LogSoftmaxBackward0.__new__(LogSoftmaxBackward0)
     node.y, node.axis = out, (axis if axis is not None else 0)
     cdef Tensor result = _wrap(out, _record(node, (_edge(a),)))
-    node.versions = ((result._version, 0),)
+    node.versions = ((_version_of(result), 0),)
     return result
 
 
@@ -1842,7 +1880,7 @@ cdef void _setitem(Tensor a, object index, object value) except *:
     except ValueError as error:
         raise RuntimeError(f"cannot assign a tensor of shape {tuple(v._data.shape)} to the "
                            f"indexed part: {error}") from None
-    a._version.value += 1
+    _bump(a)
     cdef CopySlices node
     if recording:
         node = CopySlices.__new__(CopySlices)
@@ -1938,7 +1976,7 @@ cdef Tensor _inplace(Tensor a, object other, str op):
             np.copyto(x, np.broadcast_to(v._data, x.shape), casting='unsafe')
         except ValueError:
             _raise_shape(a, v)
-    a._version.value += 1
+    _bump(a)
     cdef _InplaceBackward node
     if recording:
         node_type = _INPLACE_NODES[op]
@@ -2014,7 +2052,7 @@ cdef void _accumulate_leaf(Tensor leaf, object g) except *:
         grad = (<Tensor>leaf._grad)
         if grad._data.flags.writeable:
             grad._data += g
-            grad._version.value += 1
+            _bump(grad)
         else:
             grad._data = grad._data + g
 
