@@ -1811,6 +1811,90 @@ def where(condition, input, other):
     return _wrap(out, _record(node, (_edge(a), _edge(b))))
 
 
+# ----------------------------------------------------------- cross-entropy
+
+cdef class CrossEntropyBackward0(Node):
+    """log_softmax and the negative log likelihood in one node: its gradient
+    at the scores is softmax(scores) - target, the y - t of the textbooks."""
+    cdef object probs, target
+    cdef bint indices
+    cdef str reduction
+    cdef double count
+    cdef tuple shape
+
+    cdef tuple apply(self, object g):
+        grad = np.array(self.probs, copy=True)
+        if self.indices:
+            grad[np.arange(len(self.target)), self.target] -= 1
+        else:
+            grad -= self.target
+        if self.reduction == 'none':
+            grad *= np.asarray(g).reshape(-1)[:, None]
+        else:
+            grad *= np.asarray(g) / self.count if self.reduction == 'mean' else np.asarray(g)
+        return (grad.astype(self.probs.dtype, copy=False).reshape(self.shape), None)
+
+    cdef void release(self):
+        self.probs = self.target = None
+
+
+def cross_entropy(input, target, reduction='mean'):
+    """Cross-entropy of scores (N, C) or (C,) against class indices or class
+    probabilities, with log-softmax fused in."""
+    cdef Tensor scores = input
+    if reduction not in ('mean', 'sum', 'none'):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    x = scores._data
+    if x.dtype.kind != 'f':
+        raise RuntimeError(f"cross_entropy expects floating point scores, got {x.dtype}")
+    t = (<Tensor>target)._data if isinstance(target, Tensor) else np.asarray(target)
+    unbatched = x.ndim == 1
+    if unbatched:
+        x = x[None, :]
+        t = t[None] if t.ndim == 0 or t.ndim == 1 and t.dtype.kind == 'f' else t
+    if x.ndim != 2:
+        raise RuntimeError(f"cross_entropy expects scores of shape (N, C) or (C,), got "
+                           f"{tuple(scores._data.shape)}")
+    n, c = x.shape
+    indices = t.dtype.kind in 'iu'
+    if indices:
+        t = t.reshape(-1)
+        if t.shape != (n,):
+            raise RuntimeError(f"cross_entropy: expected target of shape ({n},) for scores of "
+                               f"shape {tuple(x.shape)}, got {tuple(t.shape)}")
+        if t.size and (t.min() < 0 or t.max() >= c):
+            bad = t[(t < 0) | (t >= c)][0]
+            raise IndexError(f"Target {int(bad)} is out of bounds for {c} classes")
+    elif t.dtype.kind == 'f':
+        if t.shape != x.shape:
+            raise RuntimeError(f"cross_entropy: probability targets must have the scores' shape "
+                               f"{tuple(x.shape)}, got {tuple(t.shape)}")
+        t = t.astype(x.dtype, copy=False)
+    else:
+        raise RuntimeError(f"cross_entropy: target must be class indices (integers) or class "
+                           f"probabilities (floats), not {t.dtype}")
+    shifted = x - x.max(axis=1, keepdims=True) if x.size else x
+    with np.errstate(divide='ignore'):
+        log_z = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = shifted - log_z
+    losses = -log_probs[np.arange(n), t] if indices else -(t * log_probs).sum(axis=1)
+    if reduction == 'none':
+        out = losses.reshape(()) if unbatched else losses
+    elif reduction == 'sum':
+        out = np.asarray(losses.sum())
+    else:
+        with np.errstate(invalid='ignore', divide='ignore'):
+            out = np.asarray(losses.sum() / n)
+    out = np.asarray(out, dtype=x.dtype)
+    if not _wants_graph(scores):
+        return _wrap(out, None)
+    cdef CrossEntropyBackward0 node = CrossEntropyBackward0.__new__(CrossEntropyBackward0)
+    node.probs = np.exp(log_probs)
+    node.target, node.indices, node.reduction, node.count = t, indices, reduction, n
+    node.shape = scores._data.shape
+    return _wrap(out, _record(node, (_edge(scores), None)))
+
+
 # --------------------------------------------------------------- indexing
 
 cdef object _index_arg(object index):
@@ -2159,15 +2243,14 @@ cdef int _sweep(list order, bint retain_graph, bint capturing, bint filtering,
             gi = grads_in[k]
             if edge is None or gi is None:
                 continue
-            if type(edge) is Tensor:
-                if capturing:
-                    if id(edge) in wanted_leaves:
-                        key = wanted_leaves[id(edge)]
-                        results[key] = _accumulate(results.get(key), gi)
-                elif not filtering or id(edge) in wanted_leaves:
-                    _accumulate_leaf(<Tensor>edge, gi)
-            else:
+            if isinstance(edge, Node):
                 (<Node>edge).acc = _accumulate((<Node>edge).acc, gi)
+            elif capturing:       # a leaf tensor (or a subclass: Parameter)
+                if id(edge) in wanted_leaves:
+                    key = wanted_leaves[id(edge)]
+                    results[key] = _accumulate(results.get(key), gi)
+            elif not filtering or id(edge) in wanted_leaves:
+                _accumulate_leaf(<Tensor>edge, gi)
     return 0
 
 
@@ -2222,6 +2305,11 @@ def _function_apply(function, ctx, args, outputs, saved):
         else:
             results.append(o)
     return tuple(results) if isinstance(outputs, tuple) else results[0]
+
+
+def _adopt(Tensor t, data):
+    """Makes t (a new instance of a Tensor subclass) a tensor over data."""
+    t._data = data
 
 
 def _new_tensor(data, requires_grad=False):

@@ -6,16 +6,7 @@ with ``random.uniform(-1, 1)`` in micrograd's order, so one seed gives one model
 import random
 
 from tapegrad.engine import Value, weighted_sum
-
-
-class Module:
-
-    def zero_grad(self):
-        for p in self.parameters():
-            p.grad = 0
-
-    def parameters(self):
-        return []
+from tapegrad.nn.module import Module
 
 
 class Neuron(Module):
