@@ -63,22 +63,191 @@ def train(model, X, y, Value, steps=100, report=None):
     return losses
 
 
-def run(steps=100, every=10):
-    """Trains micrograd's MLP(2, [16, 16, 1]) on the moons and prints progress."""
+def _progress(iterable, description, quiet):
+    """A tqdm progress bar on stderr (a plain iterator when tqdm is missing or quiet)."""
+    if quiet:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, desc=description, leave=False, dynamic_ncols=True)
+
+
+def _report(name, losses, accuracy, seconds, steps):
+    print(f"{name:<24} loss {losses[-1]:.6f}  accuracy {accuracy * 100:5.1f}%  "
+          f"{seconds / steps * 1e3:7.3f} ms/step  ({steps} steps)")
+
+
+def moons_scalar(X, y, steps, quiet):
+    """micrograd's demo as it is: MLP(2, [16, 16, 1]) of scalar Values, SGD."""
     from tapegrad.engine import Value
     from tapegrad.nn import MLP
 
-    X, y = moons()
+    random.seed(1337)
     model = MLP(2, [16, 16, 1])
-    print(f"{model}\n{len(model.parameters())} parameters, {len(X)} points")
-    times = []
+    losses, start = [], time.perf_counter()
+    for k in _progress(range(steps), "moons, scalar engine", quiet):
+        loss, accuracy = sgd_step(model, X, y, Value, k)
+        losses.append(loss)
+    seconds = time.perf_counter() - start
+    _report("moons (scalar engine)", losses, svm_loss(model, X, y, Value)[1], seconds, steps)
+    return model, losses
 
-    def report(k, loss, accuracy, seconds):
-        times.append(seconds)
-        if k % every == 0 or k == steps - 1:
-            print(f"step {k:3d}  loss {loss:.6f}  accuracy {accuracy * 100:.0f}%  "
-                  f"{seconds * 1e3:.2f} ms/step")
 
-    train(model, X, y, Value, steps, report)
-    print(f"median {np.median(times) * 1e3:.2f} ms/step over {steps} steps")
-    return model
+def moons_tensor(X, y, steps, quiet):
+    """The same model and loss on the tensor engine, with torch's layers."""
+    import tapegrad as tg
+    from tapegrad import nn
+
+    tg.manual_seed(1337)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(),
+                          nn.Linear(16, 1))
+    optimizer = tg.optim.SGD(model.parameters(), lr=1.0)
+    inputs, targets = tg.tensor(X), tg.tensor(y, dtype=tg.float32)
+    losses, start = [], time.perf_counter()
+    for k in _progress(range(steps), "moons, tensor engine", quiet):
+        scores = model(inputs).reshape(-1)
+        data_loss = (1 - targets * scores).relu().mean()
+        reg_loss = 1e-4 * sum((p * p).sum() for p in model.parameters())
+        loss = data_loss + reg_loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.defaults["lr"] = 1.0 - 0.9 * k / 100
+        optimizer.step()
+        losses.append(loss.item())
+    seconds = time.perf_counter() - start
+    with tg.no_grad():
+        accuracy = float(((model(inputs).reshape(-1) > 0) == (targets > 0)).float().mean())
+    _report("moons (tensor engine)", losses, accuracy, seconds, steps)
+    return model, losses
+
+
+def xor_network(steps, quiet):
+    """The XOR network of the forward/back propagation post: 2 inputs, a hidden
+    layer of 2 sigmoid units, a sigmoid output; then its truth table."""
+    import tapegrad as tg
+    from tapegrad import nn
+
+    tg.manual_seed(4)
+    model = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Linear(2, 1), nn.Sigmoid())
+    optimizer = tg.optim.Adam(model.parameters(), lr=0.1)
+    inputs = tg.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    targets = tg.tensor([[0.0], [1.0], [1.0], [0.0]])
+    loss_fn = nn.BCELoss()
+    losses, start = [], time.perf_counter()
+    for _ in _progress(range(steps), "XOR", quiet):
+        loss = loss_fn(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    seconds = time.perf_counter() - start
+    with tg.no_grad():
+        hidden = model[1](model[0](inputs))
+        output = model(inputs)
+    predictions = (output.reshape(-1) > 0.5).long().tolist()
+    accuracy = sum(p == int(t) for p, t in zip(predictions, targets.reshape(-1).tolist())) / 4
+    _report("XOR (tensor engine)", losses, accuracy, seconds, steps)
+    print("  x1 x2 | h1     h2     | output | XOR")
+    for x, h, o, p in zip(inputs.tolist(), hidden.tolist(), output.reshape(-1).tolist(),
+                          predictions):
+        print(f"  {x[0]:.0f}  {x[1]:.0f}  | {h[0]:.4f} {h[1]:.4f} | {o:.4f} | {p}")
+    return model, losses
+
+
+def digits_classifier(epochs, quiet):
+    """scikit-learn's 8x8 digits (shipped with it: no download), a 64-32-10 MLP,
+    cross-entropy and Adam on minibatches; accuracy on a held-out quarter."""
+    import tapegrad as tg
+    from sklearn.datasets import load_digits
+    from tapegrad import nn
+
+    digits = load_digits()
+    X = (digits.data / 16.0).astype(np.float32)
+    y = digits.target.astype(np.int64)
+    order = np.random.default_rng(0).permutation(len(X))
+    split = len(X) * 3 // 4
+    train, test = order[:split], order[split:]
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    optimizer = tg.optim.Adam(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    batches = [train[i:i + 64] for i in range(0, len(train), 64)]
+    losses, steps, start = [], 0, time.perf_counter()
+    for _ in _progress(range(epochs), "digits", quiet):
+        for batch in batches:
+            loss = loss_fn(model(tg.from_numpy(X[batch])), tg.from_numpy(y[batch]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            steps += 1
+    seconds = time.perf_counter() - start
+    with tg.no_grad():
+        predicted = model(tg.from_numpy(X[test])).argmax(dim=1).numpy()
+    accuracy = float((predicted == y[test]).mean())
+    _report("digits (tensor engine)", losses, accuracy, seconds, steps)
+    return model, losses
+
+
+def _plots(out, scalar_model, curves, X, y):
+    """The moons decision boundary and the loss curves, as PNGs in out."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plots (pip install 'tapegrad[demo]')")
+        return []
+    from tapegrad.engine import Value
+
+    out.mkdir(parents=True, exist_ok=True)
+    h = 0.1
+    xx, yy = np.meshgrid(np.arange(X[:, 0].min() - 1, X[:, 0].max() + 1, h),
+                         np.arange(X[:, 1].min() - 1, X[:, 1].max() + 1, h))
+    grid = np.c_[xx.ravel(), yy.ravel()]
+    scores = [scalar_model(list(map(Value, row))).data for row in grid]
+    zz = (np.array(scores) > 0).reshape(xx.shape)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.contourf(xx, yy, zz, cmap=plt.cm.Spectral, alpha=0.8)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=40, cmap=plt.cm.Spectral, edgecolors="k")
+    ax.set_title("moons: decision boundary of the scalar-engine MLP(2, [16, 16, 1])")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    boundary = out / "moons_decision_boundary.png"
+    fig.savefig(boundary, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, losses in curves.items():
+        ax.plot(np.arange(1, len(losses) + 1), losses, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (log scale)")
+    ax.set_title("tapegrad demo: training loss")
+    ax.legend()
+    loss_curves = out / "loss_curves.png"
+    fig.savefig(loss_curves, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return [boundary, loss_curves]
+
+
+def run(steps=100, xor_steps=500, digits_epochs=20, out="tapegrad-demo", quiet=False):
+    """The main job: four models on both engines, their figures, their plots."""
+    import pathlib
+
+    X, y = moons()
+    print(f"tapegrad demo: moons ({len(X)} points), XOR, digits; "
+          f"{steps} moons steps, {xor_steps} XOR steps, {digits_epochs} digits epochs")
+    total = time.perf_counter()
+    scalar_model, scalar_losses = moons_scalar(X, y, steps, quiet)
+    _, tensor_losses = moons_tensor(X, y, steps, quiet)
+    _, xor_losses = xor_network(xor_steps, quiet)
+    _, digits_losses = digits_classifier(digits_epochs, quiet)
+    curves = {"moons, scalar engine": scalar_losses, "moons, tensor engine": tensor_losses,
+              "XOR": xor_losses, "digits": digits_losses}
+    written = _plots(pathlib.Path(out), scalar_model, curves, X, y)
+    if written:
+        print(f"plots written to {pathlib.Path(out).resolve()}: "
+              + ", ".join(p.name for p in written))
+    print(f"total {time.perf_counter() - total:.1f} s")
