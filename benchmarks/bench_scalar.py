@@ -168,7 +168,10 @@ def extension_staleness():
     """A warning when the built extension is older than its sources in the checkout."""
     built = Path(tape.__file__)
     stamp = time.strftime("built %Y-%m-%d %H:%M:%S UTC", time.gmtime(built.stat().st_mtime))
-    sources = list((REPO / "src" / "tapegrad").glob("*.p[yx][xd]")) + list((REPO / "csrc").glob("*"))
+    # the scalar engine's own sources (the tensor engine's are another extension)
+    sources = [REPO / "src" / "tapegrad" / name for name in ("_engine.pyx", "_tape.pxd")] + \
+        [REPO / "csrc" / name for name in ("tg_tape.c", "tg_tape.h", "tg_ops.h")]
+    sources = [p for p in sources if p.exists()]
     if not sources or not built.is_relative_to(REPO):
         return f"{stamp}; not checked against sources (not imported from this checkout)"
     newest = max(p.stat().st_mtime for p in sources)
