@@ -8,6 +8,7 @@ import numpy as np
 
 from tapegrad._tensor import Tensor, no_grad
 from tapegrad.engine import Value
+from tapegrad.nn.module import zero_grads
 
 
 def _params(params):
@@ -51,13 +52,7 @@ class Optimizer:
         self.steps = 0
 
     def zero_grad(self, set_to_none=True):
-        for p in self.params:
-            if isinstance(p, Value):
-                p.grad = 0
-            elif set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.zero_()
+        zero_grads(self.params, set_to_none)
 
     def state_dict(self):
         return {"state": {i: {k: np.array(v, copy=True) for k, v in s.items()}

@@ -13,6 +13,17 @@ from tapegrad._tensor import Tensor, _adopt, no_grad
 from tapegrad.engine import Value
 
 
+def zero_grads(params, set_to_none=True):
+    """Clears gradients: a Tensor's to None (or to zeros), a scalar Value's to 0."""
+    for p in params:
+        if isinstance(p, Value):
+            p.grad = 0
+        elif set_to_none:
+            p.grad = None
+        elif p.grad is not None:
+            p.grad.zero_()
+
+
 class Parameter(Tensor):
     """A tensor a Module learns: assigned to a Module's attribute, it is registered."""
 
@@ -135,13 +146,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Tensor grads to None (or zero); a scalar Value's grad to 0, as micrograd."""
-        for p in self.parameters():
-            if isinstance(p, Value):
-                p.grad = 0
-            elif set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     # -- state
 
