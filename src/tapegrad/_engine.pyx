@@ -365,6 +365,9 @@ cdef inline int _as_number(object x, double *out) except -1:
     if type(x) is float:
         out[0] = <double>x
         return FLOAT
+    if type(x) is int:        # before the ABC checks, which cost more than the op
+        out[0] = float(x)
+        return INTEGER
     if isinstance(x, numbers.Integral):
         out[0] = float(x)
         return INTEGER
