@@ -31,7 +31,6 @@ int32 = np.dtype(np.int32)
 bool_ = np.dtype(np.bool_)
 
 cdef object _default_dtype = float32
-cdef object _float_kinds = frozenset('f')
 
 
 # ---------------------------------------------------------------- grad mode
@@ -336,10 +335,6 @@ cdef class Tensor:
     @property
     def grad_fn(self):
         return self._grad_fn
-
-    @property
-    def _version_value(self):
-        return _version_of(self).value
 
     @property
     def requires_grad(self):
