@@ -1,4 +1,5 @@
 """Declares the native extensions; all metadata is in pyproject.toml."""
+import glob
 import os
 
 from Cython.Build import cythonize
@@ -22,7 +23,8 @@ extensions = [
         "tapegrad._tensor",
         sources=["src/tapegrad/_tensor.pyx", "csrc/tg_kernels.c"],
         include_dirs=["csrc"],
-        depends=["csrc/tg_kernels.h", "src/tapegrad/_kernels.pxd"],
+        depends=["csrc/tg_kernels.h", "src/tapegrad/_kernels.pxd",
+                 *glob.glob("src/tapegrad/_tensor_engine/*.pxi")],
         extra_compile_args=extra_compile_args,
     ),
 ]

@@ -7,7 +7,7 @@ Tensor, follows PyTorch's autograd conventions, so tutorial code runs with
 from tapegrad import autograd, nn, optim, viz
 from tapegrad._tensor import (Device, Size, Tensor, bool_, cat, enable_grad, float32,
                               float64, int32, int64, is_grad_enabled, log_softmax, matmul,
-                              no_grad, set_grad_enabled, softmax, stack, where)
+                              inference_mode, no_grad, set_grad_enabled, softmax, stack, where)
 from tapegrad.creation import (arange, device, eye, from_numpy, full, is_tensor, linspace,
                                manual_seed, ones, ones_like, rand, rand_like, randn, randn_like,
                                tensor, zeros, zeros_like)
@@ -23,7 +23,7 @@ double = float64      # torch.double
 long = int64          # torch.long
 
 __all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "save", "load", "tensor", "nn", "autograd", "no_grad", "enable_grad",
-           "set_grad_enabled", "is_grad_enabled", "matmul", "cat", "stack", "where", "softmax",
+           "set_grad_enabled", "is_grad_enabled", "inference_mode", "matmul", "cat", "stack", "where", "softmax",
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
            "zeros_like", "ones_like", "rand_like", "randn_like", "from_numpy", "manual_seed",
            "device", "Device", "Size", "is_tensor", "float32", "float64", "int32", "int64",

@@ -1,5 +1,5 @@
 """torch.autograd's names: Function for custom operations, grad, and the grad modes."""
-from tapegrad._tensor import (Tensor, _backward, _function_apply, _gradient_tensor, enable_grad,
+from tapegrad._tensor import (Tensor, run_backward, function_apply, gradient_tensor, enable_grad,
                               is_grad_enabled, no_grad, set_grad_enabled)
 
 __all__ = ["Function", "grad", "backward", "no_grad", "enable_grad", "set_grad_enabled",
@@ -66,7 +66,7 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, not "
                             f"{type(outputs).__name__}")
         saved = tuple(t for t in ctx.saved_tensors if t is not None)
-        return _function_apply(cls, ctx, args, outputs, saved)
+        return function_apply(cls, ctx, args, outputs, saved)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
@@ -76,7 +76,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
         grad_tensors = (None,) * len(tensors)
     elif isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,)
-    _backward(tensors, tuple(grad_tensors), bool(retain_graph), inputs)
+    run_backward(tensors, tuple(grad_tensors), bool(retain_graph), inputs)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -100,7 +100,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,)
     capture = {i: t for i, t in enumerate(inputs)}
-    found = _backward(outputs, tuple(grad_outputs), bool(retain_graph), None, capture)
+    found = run_backward(outputs, tuple(grad_outputs), bool(retain_graph), None, capture)
     results = []
     for i, t in enumerate(inputs):
         if i not in found:
@@ -110,5 +110,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "desired behavior.")
             results.append(None)
         else:
-            results.append(_gradient_tensor(found[i], t))
+            results.append(gradient_tensor(found[i], t))
     return tuple(results)

@@ -2,8 +2,8 @@
 linspace, rand, randn, zeros_like, ones_like, from_numpy, manual_seed."""
 import numpy as np
 
-from tapegrad._tensor import (Device, Tensor, _as_dtype, _check_device, _infer_array,
-                              _new_tensor, float32, int64)
+from tapegrad._tensor import (Device, Tensor, as_dtype, check_device, infer_array,
+                              new_tensor, float32, int64)
 
 _generator = np.random.default_rng()
 
@@ -25,10 +25,10 @@ def device(kind='cpu'):
 
 
 def _make(arr, dtype, requires_grad, device):
-    _check_device(device)
+    check_device(device)
     if dtype is not None:
-        arr = arr.astype(_as_dtype(dtype), copy=False)
-    return _new_tensor(arr, requires_grad)
+        arr = arr.astype(as_dtype(dtype), copy=False)
+    return new_tensor(arr, requires_grad)
 
 
 def _size(size):
@@ -42,7 +42,7 @@ def _size(size):
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
     """A new leaf tensor copying data; floats are float32, ints int64, unless dtype says."""
-    arr = np.array(_infer_array(data, dtype), copy=True)
+    arr = np.array(infer_array(data, dtype), copy=True)
     return _make(arr, None, requires_grad, device)
 
 
@@ -50,8 +50,8 @@ def from_numpy(array):
     """A tensor sharing the array's memory."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, not {type(array).__name__}")
-    _as_dtype(array.dtype)     # refuses dtypes tensors do not have
-    return _new_tensor(array)
+    as_dtype(array.dtype)     # refuses dtypes tensors do not have
+    return new_tensor(array)
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):

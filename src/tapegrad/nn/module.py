@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from tapegrad._tensor import Tensor, _adopt, no_grad
+from tapegrad._tensor import Tensor, adopt, no_grad
 from tapegrad.engine import Value
 
 
@@ -32,7 +32,7 @@ class Parameter(Tensor):
             data = np.empty(0, dtype=np.float32)
         array = data.detach().numpy() if isinstance(data, Tensor) else np.asarray(data)
         param = Tensor.__new__(cls)
-        _adopt(param, array)
+        adopt(param, array)
         if requires_grad:
             param.requires_grad_(True)
         return param

@@ -1,0 +1,176 @@
+# Arithmetic: + - * / ** with broadcasting and Python numbers on either side, @,
+# and the comparisons (which record nothing).
+
+ADD = Op("AddBackward0", ("self", "other"),
+         self=lambda grad: grad,
+         other=lambda grad: grad)
+SUB = Op("SubBackward0", ("self", "other"),
+         self=lambda grad: grad,
+         other=lambda grad: -grad)
+RSUB = Op("RsubBackward1", ("self", "other"),          # other - self, other a number
+          self=lambda grad: -grad)
+MUL = Op("MulBackward0", ("self", "other"),
+         self=lambda grad, other: grad * other,
+         other=lambda grad, self: grad * self)
+DIV = Op("DivBackward0", ("self", "other"),
+         self=lambda grad, other: grad / other,
+         other=lambda grad, self, other: -grad * self / (other * other))
+NEG = Op("NegBackward0", ("self",),
+         self=lambda grad: -grad)
+POW_NUMBER = Op("PowBackward0", ("self", "exponent"),    # tensor ** number
+                self=lambda grad, self, exponent: grad * _power_derivative(self, exponent))
+POW = Op("PowBackward1", ("self", "exponent"),           # tensor ** tensor
+         self=lambda grad, self, exponent: grad * np.where(
+             exponent == 0, 0, exponent * self ** (exponent - 1)),
+         # a ** b * log(a), taken as 0 where a == 0 and b >= 0, as torch
+         exponent=lambda grad, self, exponent, result: grad * np.where(
+             (self == 0) & (exponent >= 0), 0, result * np.log(self)))
+MM = Op("MmBackward0", ("self", "other"),
+        self=lambda grad, other: _matmul_grad_self(grad, other),
+        other=lambda grad, self: _matmul_grad_other(grad, self))
+
+
+cdef object _power_derivative(object x, object e):
+    """d/dx x**e: e * x**(e-1), and 0 for e == 0 (where x**-1 would be inf at 0)."""
+    if e == 0:
+        return np.zeros_like(x)
+    return e * x ** (e - 1)
+
+
+cdef TensorBase _binary(Op op, object ufunc, TensorBase a, object other, bint true_division=False):
+    """ufunc(a, other) with torch's promotion, recorded as op."""
+    cdef TensorBase b
+    x = a._data
+    if (type(other) is float or type(other) is int) and x.dtype.kind == 'f':
+        # a Python number stays a number: numpy keeps the tensor's float dtype for it
+        if true_division and not -1 < other < 1:
+            out = ufunc(x, other)      # finite / a number this large cannot warn
+        elif true_division:
+            with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+                out = ufunc(x, other)
+        else:
+            out = ufunc(x, other)
+        return _record(op, out, (a, other))
+    b = _operand(other, a)
+    dtype = _promote(x, b._data)
+    if true_division and dtype.kind != 'f':
+        dtype = _default_dtype
+    try:
+        if true_division:
+            with np.errstate(divide='ignore', invalid='ignore'):
+                out = _cast_array(ufunc(x, b._data), dtype)
+        else:
+            out = _cast_array(ufunc(x, b._data), dtype)
+    except ValueError:
+        raise _shape_error(a, b, op.name[:-9].lower()) from None
+    return _record(op, out, (a, b))
+
+
+def add(input, other, *, alpha=1):
+    return _binary(ADD, np.add, _as_tensor(input), other * alpha if alpha != 1 else other)
+
+
+def sub(input, other, *, alpha=1):
+    return _binary(SUB, np.subtract, _as_tensor(input), other * alpha if alpha != 1 else other)
+
+
+def rsub(TensorBase input, other):
+    """other - input."""
+    if (type(other) is float or type(other) is int) and input._data.dtype.kind == 'f':
+        return _record(RSUB, other - input._data, (input, other))
+    return sub(_operand(other, input), input)
+
+
+def mul(input, other):
+    return _binary(MUL, np.multiply, _as_tensor(input), other)
+
+
+def div(input, other):
+    return _binary(DIV, np.true_divide, _as_tensor(input), other, True)
+
+
+def neg(input):
+    cdef TensorBase a = _as_tensor(input)
+    if a._data.dtype.kind == 'b':
+        raise TypeError("negation of a bool tensor: use ~ or logical_not()")
+    return _record(NEG, -a._data, (a,))
+
+
+def pow_op(input, exponent):
+    cdef TensorBase a = _as_tensor(input)
+    x = a._data
+    if not isinstance(exponent, TensorBase) and isinstance(exponent, numbers.Real) \
+            and not isinstance(exponent, bool):
+        if x.dtype.kind in 'iub' and isinstance(exponent, numbers.Integral) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+            out = x ** exponent
+        if x.dtype.kind in 'iub' and not isinstance(exponent, numbers.Integral):
+            out = out.astype(_default_dtype)
+        else:
+            out = _cast_array(out, x.dtype)
+        return _record(POW_NUMBER, out, (a, exponent))
+    cdef TensorBase b = _operand(exponent, a)
+    dtype = _promote(x, b._data)
+    try:
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+            out = _cast_array(np.power(x, b._data), dtype)
+    except ValueError:
+        raise _shape_error(a, b, "pow") from None
+    return _record(POW, out, (a, b))
+
+
+# ----------------------------------------------------------------- matmul
+
+cdef object _mm(object x, object y):
+    """x @ y; an inner dimension of 1 is an outer product, which numpy's matmul runs in
+    a slow loop and broadcasting runs fast."""
+    if x.ndim == 2 and y.ndim == 2 and x.shape[1] == 1:
+        return x * y
+    return np.matmul(x, y)
+
+
+cdef object _matmul_grad_self(object grad, object other):
+    if other.ndim == 1:                   # (..., n, k) @ (k,) -> (..., n), or (k,) @ (k,)
+        return grad[..., None] * other
+    if grad.ndim == other.ndim - 1:       # (k,) @ (..., k, m) -> (..., m)
+        return np.matmul(grad[..., None, :], np.swapaxes(other, -1, -2))[..., 0, :]
+    return _mm(grad, np.swapaxes(other, -1, -2))
+
+
+cdef object _matmul_grad_other(object grad, object self):
+    if self.ndim == 1:                    # (k,) @ (..., k, m) -> (..., m), or (k,) @ (k,)
+        return grad * self if grad.ndim == 0 else self[:, None] * grad[..., None, :]
+    if grad.ndim == self.ndim - 1:        # (..., n, k) @ (k,) -> (..., n)
+        return np.matmul(np.swapaxes(self, -1, -2), grad[..., None])[..., 0]
+    return _mm(np.swapaxes(self, -1, -2), grad)
+
+
+def matmul(input, other):
+    """Matrix product, numpy's (BLAS) semantics and torch's gradients."""
+    cdef TensorBase a = _as_tensor(input)
+    cdef TensorBase b = _operand(other, a)
+    if a._data.ndim == 0 or b._data.ndim == 0:
+        raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                           f"{a._data.ndim}D and {b._data.ndim}D")
+    dtype = _promote(a._data, b._data)
+    try:
+        out = _mm(_cast_array(a._data, dtype), _cast_array(b._data, dtype))
+    except ValueError:
+        raise RuntimeError(f"matmul: shapes {tuple(a._data.shape)} and {tuple(b._data.shape)} "
+                           "cannot be multiplied") from None
+    return _record(MM, out, (a, b))
+
+
+# ------------------------------------------------------------- comparisons
+
+cdef object _compare(object ufunc, TensorBase a, object other):
+    cdef TensorBase b
+    try:
+        b = _operand(other, a)
+    except TypeError:
+        return NotImplemented
+    try:
+        return _wrap(ufunc(a._data, b._data), None)
+    except ValueError:
+        raise _shape_error(a, b, ufunc.__name__) from None

@@ -1,0 +1,201 @@
+# Operands: dtypes, making arrays from what users pass, torch's type promotion,
+# dimension arguments, sizes and the device.
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+int32 = np.dtype(np.int32)
+bool_ = np.dtype(np.bool_)
+
+cdef object _default_dtype = float32
+
+# the dtype kinds a tensor can have: float, signed and unsigned integers, bool
+cdef str _TENSOR_KINDS = 'fiub'
+
+
+cdef object _refuse_dtype(object dt):
+    return TypeError(f"can't convert np.ndarray of type numpy.{dt.type.__name__}. The only "
+                     "supported types are: float64, float32, float16, int64, int32, int16, "
+                     "int8, uint64, uint32, uint16, uint8, and bool.")
+
+
+def infer_array(data, dtype):
+    """torch.tensor's inference: floats are the default float dtype, ints int64, bools bool.
+
+    Integers beyond int64 and arrays of dtypes tensors do not have (str, object,
+    complex, datetime) are refused, as torch refuses them."""
+    if isinstance(data, TensorBase):
+        arr = (<TensorBase>data)._data
+    elif isinstance(data, np.ndarray):
+        arr = data
+        if arr.dtype.kind not in _TENSOR_KINDS:
+            raise _refuse_dtype(arr.dtype)
+    else:
+        try:
+            arr = np.asarray(data)
+        except OverflowError:
+            raise ValueError("Overflow when unpacking long long") from None
+        kind = arr.dtype.kind
+        if kind == 'u' or kind == 'O' and _has_big_int(data):
+            # numpy holds ints past int64 as uint64 or objects: torch refuses them
+            raise ValueError("Overflow when unpacking long long")
+        if dtype is None:
+            if kind == 'f':
+                arr = arr.astype(_default_dtype)
+            elif kind == 'i':
+                arr = arr.astype(np.int64)
+            elif kind != 'b':
+                raise TypeError(f"tensor(): cannot make a tensor of {type(data).__name__} "
+                                f"(numpy dtype {arr.dtype}); give numbers, or nested lists of them")
+        elif kind not in _TENSOR_KINDS:
+            raise TypeError(f"tensor(): cannot make a tensor of {type(data).__name__} "
+                            f"(numpy dtype {arr.dtype}); give numbers, or nested lists of them")
+    if dtype is not None:
+        arr = arr.astype(as_dtype(dtype))
+    return arr
+
+
+cdef bint _has_big_int(object data):
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, int) and not -2**63 <= x < 2**63:
+            return True
+    return False
+
+
+def as_dtype(dtype):
+    """dtype as a numpy dtype that tensors can have, or TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"not a dtype: {dtype!r}") from None
+    if dt.kind not in _TENSOR_KINDS:
+        raise TypeError(f"unsupported dtype {dt}: tapegrad has float, integer and bool tensors")
+    return dt
+
+
+cdef TensorBase _operand(object x, TensorBase like):
+    """A Python number, array or nested list as a tensor, with torch's type
+    promotion against like: a Python float with an integer tensor is float32,
+    a Python int keeps like's dtype, arrays keep their own."""
+    if isinstance(x, TensorBase):
+        return <TensorBase>x
+    cdef object dt = like._data.dtype
+    if isinstance(x, bool):
+        arr = np.array(x, dtype=dt if dt.kind != 'b' else bool_)
+    elif isinstance(x, numbers.Integral):
+        arr = np.array(x, dtype=dt if dt.kind != 'b' else int64)
+    elif isinstance(x, numbers.Real):
+        arr = np.array(x, dtype=dt if dt.kind == 'f' else _default_dtype)
+    elif isinstance(x, np.ndarray):
+        if x.dtype.kind not in _TENSOR_KINDS:
+            raise _refuse_dtype(x.dtype)
+        arr = x
+    elif isinstance(x, (list, tuple)):
+        arr = infer_array(x, None)
+    else:
+        raise TypeError(f"unsupported operand type for a tensor op: {type(x).__name__}")
+    return _wrap(arr, None)
+
+
+cdef TensorBase _as_tensor(object x):
+    """A tensor argument given as a tensor or as data."""
+    if isinstance(x, TensorBase):
+        return <TensorBase>x
+    return _wrap(infer_array(x, None), None)
+
+
+cdef object _promote(object a, object b):
+    """torch's promotion of two arrays' dtypes: float wins over integers and
+    bool at its own width; otherwise numpy's."""
+    da, db = a.dtype, b.dtype
+    if da is db:
+        return da
+    fa, fb = da.kind == 'f', db.kind == 'f'
+    if fa and not fb:
+        return da
+    if fb and not fa:
+        return db
+    return np.result_type(da, db)
+
+
+cdef inline object _cast_array(object arr, object dtype):
+    return arr if arr.dtype is dtype else arr.astype(dtype)
+
+
+cdef object _dims(object dim, Py_ssize_t ndim):
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        return tuple(_dim(d, ndim) for d in dim)
+    return _dim(dim, ndim)
+
+
+cdef Py_ssize_t _dim(object dim, Py_ssize_t ndim) except? -1:
+    cdef Py_ssize_t d
+    try:
+        d = dim
+    except TypeError:
+        raise TypeError(f"dim must be an integer, not {type(dim).__name__}") from None
+    cdef Py_ssize_t n = ndim if ndim > 0 else 1
+    if d < -n or d >= n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {d})")
+    return d + n if d < 0 else d
+
+
+cdef tuple _shape_arg(tuple args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return args
+
+
+cdef object _shape_error(TensorBase a, TensorBase b, str op):
+    return RuntimeError(f"{op}: the shapes {tuple(a._data.shape)} and {tuple(b._data.shape)} "
+                        "cannot be broadcast together")
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple, printed as torch prints it."""
+    def __repr__(self):
+        return f"tapegrad.Size({list(self)})"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class Device:
+    """tapegrad runs on the CPU: device('cpu') is accepted for compatibility."""
+    def __init__(self, kind='cpu'):
+        if str(kind) not in ('cpu', 'cpu:0'):
+            raise RuntimeError(f"tapegrad supports only the cpu device, not {kind!r}")
+        self.type = 'cpu'
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __str__(self):
+        return 'cpu'
+
+    def __eq__(self, other):
+        return str(other) in ('cpu', 'cpu:0')
+
+    def __hash__(self):
+        return hash('cpu')
+
+
+_CPU = Device()
+
+
+def check_device(device):
+    if device is not None and str(device) not in ('cpu', 'cpu:0'):
+        raise RuntimeError(f"tapegrad supports only the cpu device, not {device!r}")
+
+
+cdef object _check_device = check_device

@@ -1,0 +1,273 @@
+# TensorBase: a tensor's storage, metadata and autograd state, and the API that
+# is not an op (torch's torch._C.TensorBase plays the same part). The ops'
+# methods are Tensor's, in tensor.pxi.
+
+cdef inline bint _is_float(object arr):
+    return arr.dtype.kind == 'f'
+
+
+cdef inline TensorBase _wrap(object arr, Node node):
+    """A new tensor over arr; node is its grad_fn, or None."""
+    cdef TensorBase out = Tensor.__new__(Tensor)
+    out._data = arr
+    if node is not None:
+        out._grad_fn = node
+        out._requires_grad = True
+    return out
+
+
+cdef inline TensorBase _alias(TensorBase base, object arr):
+    """A tensor over base's storage that records nothing (detach): same version counter."""
+    cdef TensorBase out = _wrap(arr, None)
+    out._version = _version_of(base)
+    out._base = base if base._base is None else base._base
+    return out
+
+
+@cython.freelist(256)
+cdef class TensorBase:
+    """Storage (a numpy array), gradient and graph of a tensor."""
+    cdef object _data
+    cdef object _grad
+    cdef bint _requires_grad
+    cdef Node _grad_fn
+    cdef _Version _version
+    cdef TensorBase _base         # the tensor whose storage this one views, or None
+    cdef bint _retains_grad
+    cdef list _hooks              # a leaf's hooks (register_hook)
+    cdef object __weakref__
+
+    # -- storage and metadata
+
+    @property
+    def data(self):
+        """The same storage as a tensor that records no graph. As torch's .data, changes
+        through it are not seen by autograd: it has a version counter of its own."""
+        return _wrap(self._data, None)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, TensorBase):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        self._data = (<TensorBase>value)._data
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def device(self):
+        return _CPU
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def _version_value(self):
+        return 0 if self._version is None else self._version.value
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach().")
+            return self
+        if requires_grad and not _is_float(self._data):
+            raise RuntimeError("only Tensors of floating point dtype can require gradients, "
+                               f"not {self._data.dtype}")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, TensorBase):
+                raise TypeError(f"assigned grad must be a Tensor or None, not {type(value).__name__}")
+            if (<TensorBase>value)._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has shape {tuple((<TensorBase>value)._data.shape)} "
+                                   f"but the tensor has shape {tuple(self._data.shape)}")
+        self._grad = value
+
+    def retain_grad(self):
+        """Keep .grad on this non-leaf tensor after backward."""
+        if self._grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        self._retains_grad = True
+        self._grad_fn.retain = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """hook(grad) runs when this tensor's gradient is computed; it may return a new
+        gradient to use instead. Returns a handle whose remove() takes it away."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            return self._grad_fn.register_hook(hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def detach(self):
+        """The same storage, cut off from the graph (and sharing its version counter)."""
+        return _alias(self, self._data)
+
+    def detach_(self):
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def numpy(self):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in 'iub':
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {self._data.size} elements is "
+                               "ambiguous")
+        return bool(self.item())
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        from tapegrad._format import format_tensor
+        return format_tensor(self)
+
+    def __reduce__(self):
+        return (_rebuild_tensor, (self._data.copy(), self._requires_grad))
+
+    # -- conversions
+
+    def to(self, *args, dtype=None, device=None, copy=False):
+        for a in args:
+            if isinstance(a, (str, Device)) and str(a) in ('cpu', 'cpu:0'):
+                continue
+            dtype = a
+        _check_device(device)
+        if dtype is None:
+            return self.clone() if copy else self
+        return _cast(self, as_dtype(dtype), copy)
+
+    def float(self):
+        return _cast(self, float32, False)
+
+    def double(self):
+        return _cast(self, float64, False)
+
+    def long(self):
+        return _cast(self, int64, False)
+
+    def int(self):
+        return _cast(self, int32, False)
+
+    def bool(self):
+        return _cast(self, bool_, False)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"tapegrad.{self._data.dtype}"
+        return _cast(self, as_dtype(dtype), False)
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        return self if self._data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    # -- autograd
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulates d(self)/d(leaf) x gradient into the .grad of every leaf."""
+        if create_graph:
+            raise NotImplementedError("create_graph=True (higher-order gradients) is not "
+                                      "supported by tapegrad")
+        run_backward((self,), (gradient,), bool(retain_graph), inputs)
+
+
+def _rebuild_tensor(data, requires_grad):
+    t = _wrap(data, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
