@@ -50,8 +50,7 @@ def from_numpy(array):
     """A tensor sharing the array's memory."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects a numpy.ndarray, not {type(array).__name__}")
-    as_dtype(array.dtype)     # refuses dtypes tensors do not have
-    return new_tensor(array)
+    return new_tensor(infer_array(array, None))     # refuses dtypes tensors do not have
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):

@@ -6,7 +6,7 @@ arithmetic, so a micrograd MLP trains with Adam as a tensor model does.
 """
 import numpy as np
 
-from tapegrad._tensor import Tensor, no_grad
+from tapegrad._tensor import Tensor, bump_version, no_grad
 from tapegrad.engine import Value
 from tapegrad.nn.module import zero_grads
 
@@ -38,6 +38,7 @@ def _update(p, new):
     else:
         with no_grad():
             p.detach().numpy()[...] = new
+        bump_version(p)      # as torch's in-place step: a graph that saved p must notice
 
 
 def _value(p):

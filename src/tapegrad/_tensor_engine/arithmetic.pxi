@@ -15,6 +15,10 @@ MUL = Op("MulBackward0", ("self", "other"),
 DIV = Op("DivBackward0", ("self", "other"),
          self=lambda grad, other: grad / other,
          other=lambda grad, self, other: -grad * self / (other * other))
+RDIV = Op("DivBackward0", ("self", "other"),          # other / self, other a number
+          # d(c/x)/dx = -c/x**2 = -result**2 / c: the result is all it reads, as torch
+          self=lambda grad, result, other: np.zeros_like(grad) if other == 0
+          else -grad * result * result / other)
 NEG = Op("NegBackward0", ("self",),
          self=lambda grad: -grad)
 POW_NUMBER = Op("PowBackward0", ("self", "exponent"),    # tensor ** number
@@ -79,6 +83,15 @@ def rsub(TensorBase input, other):
     if (type(other) is float or type(other) is int) and input._data.dtype.kind == 'f':
         return _record(RSUB, other - input._data, (input, other))
     return sub(_operand(other, input), input)
+
+
+def rdiv(TensorBase input, other):
+    """other / input."""
+    if (type(other) is float or type(other) is int) and input._data.dtype.kind == 'f':
+        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+            out = other / input._data
+        return _record(RDIV, out, (input, other))
+    return div(_operand(other, input), input)
 
 
 def mul(input, other):

@@ -50,9 +50,9 @@ tanh = _unary_op("tanh", "TanhBackward0", np.tanh,
 # grad * result * (1 - result), fused in C
 sigmoid = _unary_op("sigmoid", "SigmoidBackward0", lambda x: _kernel_forward(TG_SIGMOID, x),
                     lambda grad, result: _fused_backward(TG_SIGMOID, grad, result))
-# grad where self > 0 (and where self is NaN, as torch), else 0; fused in C
+# grad where result > 0 (and where it is NaN, as torch), else 0; fused in C
 relu = _unary_op("relu", "ReluBackward0", lambda x: np.maximum(x, 0),
-                 lambda grad, self: _fused_backward(TG_RELU, grad, self), keeps_integers=True)
+                 lambda grad, result: _fused_backward(TG_RELU, grad, result), keeps_integers=True)
 abs_op = _unary_op("abs", "AbsBackward0", np.abs,
                 lambda grad, self: np.where(self > 0, grad, np.where(self < 0, -grad, 0)),
                 keeps_integers=True)

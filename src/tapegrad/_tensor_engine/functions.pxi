@@ -10,10 +10,8 @@ cdef class FunctionNode(Node):
         _check_versions(self)
         name = self.name()
         grads = self.function.backward(self.ctx, _wrap(_writable(g), None))
-        if grads is None or isinstance(grads, TensorBase):
+        if not isinstance(grads, tuple):
             grads = (grads,)
-        elif not isinstance(grads, tuple):
-            raise RuntimeError(f"expected Variable or None (got {type(grads).__name__})")
         if len(grads) != n and not (len(grads) > n and all(x is None for x in grads[n:])):
             raise RuntimeError(f"function {name} returned an incorrect number of gradients "
                                f"(expected {n}, got {len(grads)})")

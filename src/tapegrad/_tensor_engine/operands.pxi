@@ -36,7 +36,7 @@ def infer_array(data, dtype):
         except OverflowError:
             raise ValueError("Overflow when unpacking long long") from None
         kind = arr.dtype.kind
-        if kind == 'u' or kind == 'O' and _has_big_int(data):
+        if kind == 'u' or kind in 'Of' and _may_hold_big_int(arr) and _has_big_int(data):
             # numpy holds ints past int64 as uint64 or objects: torch refuses them
             raise ValueError("Overflow when unpacking long long")
         if dtype is None:
@@ -55,15 +55,29 @@ def infer_array(data, dtype):
     return arr
 
 
+cdef bint _may_hold_big_int(object arr):
+    """Whether arr (made from Python data) may stand for an int past int64: numpy
+    makes such ints floats (or objects) when they sit beside small ones."""
+    if arr.dtype.kind == 'O':
+        return True
+    with np.errstate(invalid='ignore'):
+        return arr.size > 0 and bool(np.nanmax(np.abs(arr)) >= 2.0 ** 63)
+
+
 cdef bint _has_big_int(object data):
+    """Whether data holds an int past int64 and no float (with a float, torch makes
+    the tensor float, and the big int is a float too)."""
     stack = [data]
+    big = False
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
             stack.extend(x)
+        elif isinstance(x, float):
+            return False
         elif isinstance(x, int) and not -2**63 <= x < 2**63:
-            return True
-    return False
+            big = True
+    return big
 
 
 def as_dtype(dtype):

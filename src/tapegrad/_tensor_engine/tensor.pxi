@@ -44,7 +44,7 @@ cdef class Tensor(TensorBase):
         return _binary(DIV, np.true_divide, self, other, True)
 
     def __rtruediv__(self, other):
-        return div(_operand(other, self), self)
+        return rdiv(self, other)
 
     def __pow__(self, other, modulo):
         if modulo is not None:

@@ -102,15 +102,17 @@ def nll_loss(input, target, reduction="mean"):
     t = target.numpy() if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise RuntimeError(f"nll_loss: target must hold class indices, not {t.dtype}")
+    # the target tensor itself indexes: it is saved, so its version is checked
+    index = target if isinstance(target, Tensor) else t
     if input.ndim == 1:
-        input, t = input.unsqueeze(0), t.reshape(1)
+        input, t, index = input.unsqueeze(0), t.reshape(1), index.reshape(1)
     n, c = input.shape
     if t.shape != (n,):
         raise RuntimeError(f"nll_loss: expected target of shape ({n},), got {tuple(t.shape)}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise IndexError(f"Target {int(t[(t < 0) | (t >= c)][0])} is out of bounds for {c} "
                          "classes")
-    return _reduce(-input[np.arange(n), t], reduction)
+    return _reduce(-input[np.arange(n), index], reduction)
 
 
 def binary_cross_entropy(input, target, reduction="mean"):
