@@ -89,6 +89,13 @@ class Sequential(_IndexedModules):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         return super().__getitem__(index)
 
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        if not -len(self) <= index <= len(self):
+            raise IndexError(f"Index out of range: {index}")
+        return super().insert(index, module) or self
+
     def forward(self, input):
         for module in self:
             input = module(input)

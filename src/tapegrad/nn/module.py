@@ -112,7 +112,7 @@ class Module:
         elif name in parameters:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
-                                "(torch.nn.Parameter or None expected)")
+                                "(tapegrad.nn.Parameter or None expected)")
             parameters[name] = None
         elif isinstance(value, Module):
             parameters.pop(name, None)
@@ -121,12 +121,12 @@ class Module:
         elif name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
-                                "(torch.nn.Module or None expected)")
+                                "(tapegrad.nn.Module or None expected)")
             modules[name] = None
         elif name in buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                                "(torch.nn.Buffer, torch.Tensor or None expected)")
+                                "(tapegrad.nn.Buffer, tapegrad.Tensor or None expected)")
             buffers[name] = value
         object.__setattr__(self, name, value)
 
@@ -151,7 +151,7 @@ class Module:
         self._check_new_name("parameter", name)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
-                            "(torch.nn.Parameter or None required)")
+                            "(tapegrad.nn.Parameter or None required)")
         if param is None:
             self._registry("_parameters")[name] = None
             object.__setattr__(self, name, None)
@@ -164,7 +164,7 @@ class Module:
         self._check_new_name("buffer", name)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
-                            "(torch Tensor or None required)")
+                            "(tapegrad Tensor or None required)")
         self._registry("_parameters").pop(name, None)
         self._registry("_modules").pop(name, None)
         self._registry("_buffers")[name] = tensor
@@ -555,7 +555,7 @@ def _load_entry(key, holder, value):
         value = value.data
     array = value.detach().numpy() if isinstance(value, Tensor) else np.asarray(value)
     if array.dtype == object:
-        return (f'While copying the parameter named "{key}", expected torch.Tensor or '
+        return (f'While copying the parameter named "{key}", expected tapegrad.Tensor or '
                 f"Tensor-like object from checkpoint but received {type(value)}")
     shape = () if isinstance(holder, Value) else tuple(holder.shape)
     if array.shape != shape and not (shape == () and array.shape == (1,)):
