@@ -600,6 +600,9 @@ def test_torch_wording_of_load_errors_on_tensor_modules():
         (tresult.missing_keys, tresult.unexpected_keys)
     assert repr(result) == repr(tresult)
     np.testing.assert_array_equal(ours.bias.detach().numpy(), np.ones(3))
+    with pytest.raises(NotImplementedError, match="assign=True"):
+        ours.load_state_dict(ours.state_dict(), assign=True)
+    same_error(lambda: ours.load_state_dict([1]), lambda: theirs.load_state_dict([1]))
 
 
 def test_state_dict_options_and_shared_and_cyclic_attributes():

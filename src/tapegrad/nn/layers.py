@@ -5,6 +5,7 @@ import numpy as np
 
 from tapegrad.creation import generator
 from tapegrad.nn import functional as F
+from tapegrad.nn.containers import Sequential  # noqa: F401  (imported from here before)
 from tapegrad.nn.module import Module, Parameter
 
 

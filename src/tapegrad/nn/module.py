@@ -432,6 +432,10 @@ class Module:
         RuntimeError after the matching ones are copied, as torch does."""
         if not hasattr(state_dict, "items"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        if assign:
+            raise NotImplementedError("load_state_dict(assign=True) is not supported by "
+                                      "tapegrad: values are always copied into the existing "
+                                      "parameters")
         own = OrderedDict(_state_entries(self, "", frozenset(), True))
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
