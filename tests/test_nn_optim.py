@@ -258,7 +258,9 @@ def test_save_and_load_round_trip_and_torch_gets_the_same_outputs(tmp_path):
 
 def test_bad_state_dicts_and_inputs_are_clear_errors():
     model = nn.Sequential(nn.Linear(4, 2))
-    with pytest.raises(RuntimeError, match=r"Missing key\(s\).*'0.bias'.*Unexpected key\(s\).*'extra'"):
+    # torch's wording: missing keys first, then unexpected ones, each on its own line
+    with pytest.raises(RuntimeError, match=r'Missing key\(s\) in state_dict: "0.bias". \n\t'
+                                           r'Unexpected key\(s\) in state_dict: "extra"'):
         model.load_state_dict({"0.weight": np.zeros((2, 4)), "extra": np.zeros(1)})
     with pytest.raises(RuntimeError, match="size mismatch for 0.weight"):
         model.load_state_dict({"0.weight": np.zeros((3, 4)), "0.bias": np.zeros(2)})

@@ -5,6 +5,7 @@ import numpy as np
 
 from tapegrad.creation import generator
 from tapegrad.nn import functional as F
+from tapegrad.nn.containers import Sequential  # noqa: F401  (imported from here before)
 from tapegrad.nn.module import Module, Parameter
 
 
@@ -32,27 +33,6 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
-
-
-class Sequential(Module):
-    def __init__(self, *modules):
-        super().__init__()
-        for index, module in enumerate(modules):
-            self.add_module(str(index), module)
-
-    def forward(self, input):
-        for module in self.children():
-            input = module(input)
-        return input
-
-    def __getitem__(self, index):
-        return self.children()[index]
-
-    def __len__(self):
-        return len(self.children())
-
-    def __iter__(self):
-        return iter(self.children())
 
 
 class ReLU(Module):
@@ -148,6 +128,37 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dimension dim of the input into unflattened_size (the inverse of Flatten)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, str):
+            raise TypeError("tapegrad has no named tensors: Unflatten's dim must be an int")
+        if not isinstance(dim, int):
+            raise TypeError("invalid argument type for dim parameter")
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError("unflattened_size must be a tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        for index, size in enumerate(unflattened_size):
+            if not isinstance(size, int):
+                raise TypeError("unflattened_size must be tuple of ints, but found element of "
+                                f"type {type(size).__name__} at pos {index}")
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input):
+        shape = tuple(input.shape)
+        dim = self.dim + len(shape) if self.dim < 0 else self.dim
+        sizes = list(self.unflattened_size)
+        if -1 not in sizes and math.prod(sizes) != shape[dim]:
+            raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the "
+                               f"size of dim {self.dim} ({shape[dim]}) in the input tensor")
+        return input.reshape(*shape[:dim], *self.unflattened_size, *shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Identity(Module):
