@@ -315,3 +315,81 @@ def test_iterable_dataset_refuses_shuffle_and_workers_are_refused_clearly():
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         list(RandomSampler([1, 2], generator=42))
     assert tg.utils.data.get_worker_info() is None
+
+
+def run_optimization_tutorial(lib, weights, epochs=2):
+    """The basics series' optimization tutorial (train_loop and test_loop), on numpy
+    FashionMNIST-shaped data; returns the lines it prints."""
+    nn_, printed = lib.nn, []
+    training = image_dataset(lib)
+    test_data = lib.utils.data.Subset(image_dataset(lib), range(100, 150))
+    train_dataloader = lib.utils.data.DataLoader(training, batch_size=16)
+    test_dataloader = lib.utils.data.DataLoader(test_data, batch_size=16)
+
+    class NeuralNetwork(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.flatten = nn_.Flatten()
+            self.linear_relu_stack = nn_.Sequential(nn_.Linear(28 * 28, 32), nn_.ReLU(),
+                                                    nn_.Linear(32, 32), nn_.ReLU(),
+                                                    nn_.Linear(32, 10))
+
+        def forward(self, x):
+            return self.linear_relu_stack(self.flatten(x))
+
+    model = NeuralNetwork()
+    model.load_state_dict({k: lib.from_numpy(v) for k, v in weights.items()})
+    loss_fn = nn_.CrossEntropyLoss()
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.5, momentum=0.5)
+    scheduler = lib.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+    def train_loop(dataloader, model, loss_fn, optimizer):
+        size = len(dataloader.dataset)
+        model.train()
+        for batch, (X, y) in enumerate(dataloader):
+            loss = loss_fn(model(X), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            if batch % 4 == 0:
+                loss, current = loss.item(), batch * 16 + len(X)
+                printed.append(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")
+
+    def test_loop(dataloader, model, loss_fn):
+        model.eval()
+        size, num_batches = len(dataloader.dataset), len(dataloader)
+        test_loss, correct = 0, 0
+        with lib.no_grad():
+            for X, y in dataloader:
+                pred = model(X)
+                test_loss += loss_fn(pred, y).item()
+                correct += (pred.argmax(1) == y).type(lib.float).sum().item()
+        test_loss /= num_batches
+        correct /= size
+        printed.append(f"Test Error: \n Accuracy: {(100*correct):>0.1f}%, "
+                       f"Avg loss: {test_loss:>8f} \n")
+
+    for t in range(epochs):
+        printed.append(f"Epoch {t+1}\n-------------------------------")
+        train_loop(train_dataloader, model, loss_fn, optimizer)
+        test_loop(test_dataloader, model, loss_fn)
+        scheduler.step()
+    return printed
+
+
+def test_the_optimization_tutorial_prints_torchs_numbers():
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(0)
+    start = tg.nn.Sequential(tg.nn.Linear(784, 32), tg.nn.ReLU(), tg.nn.Linear(32, 32),
+                             tg.nn.ReLU(), tg.nn.Linear(32, 10)).state_dict()
+    weights = {f"linear_relu_stack.{k}": v for k, v in start.items()}
+    ours, theirs = run_optimization_tutorial(tg, weights), run_optimization_tutorial(torch, weights)
+    assert len(ours) == len(theirs) == 10
+    for line, tline in zip(ours, theirs):
+        numbers = [float(w.strip("%,[]")) for w in line.replace("/", " ").split()
+                   if w.strip("%,[]").replace(".", "", 1).isdigit()]
+        tnumbers = [float(w.strip("%,[]")) for w in tline.replace("/", " ").split()
+                    if w.strip("%,[]").replace(".", "", 1).isdigit()]
+        assert line.split()[0] == tline.split()[0]
+        np.testing.assert_allclose(numbers, tnumbers, rtol=1e-4, atol=2e-6)   # float32
+    assert ours[1] != ours[3]              # the loss moved

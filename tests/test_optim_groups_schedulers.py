@@ -282,6 +282,26 @@ def test_scheduler_state_dict_resumes_the_sequence():
         assert resumed.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15)
 
 
+def test_lambda_lr_state_keeps_callable_objects_but_not_functions_as_torch():
+    torch = pytest.importorskip("torch")
+
+    class Warmup:
+        def __init__(self):
+            self.length = 4
+
+        def __call__(self, epoch):
+            return min(1.0, (epoch + 1) / self.length)
+    states = []
+    for lib, opt in zip((tg, torch), scheduled_optimizers(torch, "LambdaLR", "momentum")):
+        rule = Warmup()
+        sched = lib.optim.lr_scheduler.LambdaLR(opt, [rule, lambda e: 0.5 ** e])
+        states.append(sched.state_dict()["lr_lambdas"])
+        rule.length = 99
+        sched.load_state_dict(sched.state_dict() | {"lr_lambdas": [{"length": 8}, None]})
+        assert rule.length == 8
+    assert states[0] == states[1] == [{"length": 4}, None]
+
+
 @pytest.mark.parametrize("options", [
     dict(), dict(mode="max", patience=2), dict(factor=0.5, patience=1, cooldown=2, min_lr=0.01),
     dict(threshold=0.1, threshold_mode="abs", patience=0, min_lr=[0.0, 0.02]),

@@ -6,6 +6,7 @@ are chained: the next lr is computed from the group's current lr, so they
 compose with a user's own changes as torch's do.
 """
 import math
+import types
 import warnings
 from collections import Counter
 
@@ -167,7 +168,7 @@ class LambdaLR(LRScheduler):
     def state_dict(self):
         """Functions are not state: as torch, only callable objects' attributes are kept."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(rule, type(lambda: 0)) else dict(rule.__dict__)
+        state["lr_lambdas"] = [None if isinstance(rule, types.FunctionType) else dict(rule.__dict__)
                                for rule in self.lr_lambdas]
         return state
 
