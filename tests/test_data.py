@@ -7,7 +7,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset,
-                                 IterableDataset, RandomSampler, SequentialSampler, Subset,
+                                 RandomSampler, SequentialSampler, Subset,
                                  SubsetRandomSampler, TensorDataset, default_collate,
                                  random_split)
 
@@ -169,7 +169,7 @@ def test_default_collate_converts_as_torchs(case):
 
 
 def test_default_collate_refuses_what_torch_refuses():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch.utils.data import default_collate as torch_collate
     for bad, error in (([None, None], TypeError), ([np.array(["a"]), np.array(["b"])], TypeError),
                        ([[1, 2], [3]], RuntimeError)):

@@ -19,13 +19,13 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 self.state[p]["step"] = self._step_tensor()
-                self.state[p]["sum"], _ = self._buffer(p, group["initial_accumulator_value"])
+                self.state[p]["sum"] = self._buffer(p, group["initial_accumulator_value"])
 
     def _update(self, p, grad, state, group):
         value = self._value(p)
         if not state:      # a group added after construction
             state["step"] = self._step_tensor()
-            state["sum"], _ = self._buffer(p, group["initial_accumulator_value"])
+            state["sum"] = self._buffer(p, group["initial_accumulator_value"])
         step = state["step"].numpy()
         step += 1
         if group["weight_decay"]:

@@ -30,10 +30,10 @@ class Adam(Optimizer):
                 grad = grad + weight_decay * value
         if not state:
             state["step"] = self._step_tensor()
-            state["exp_avg"], _ = self._buffer(p)
-            state["exp_avg_sq"], _ = self._buffer(p)
+            state["exp_avg"] = self._buffer(p)
+            state["exp_avg_sq"] = self._buffer(p)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"], _ = self._buffer(p)
+                state["max_exp_avg_sq"] = self._buffer(p)
         step = state["step"].numpy()
         step += 1
         t = float(step)

@@ -128,9 +128,8 @@ class Optimizer:
 
     @staticmethod
     def _buffer(p, fill=0.0):
-        """A state tensor shaped as p, filled with fill; returns (tensor, its array)."""
-        array = np.full(np.shape(Optimizer._value(p)), fill, dtype=_dtype(p))
-        return from_numpy(array), array
+        """A state tensor shaped as p, filled with fill."""
+        return from_numpy(np.full(np.shape(Optimizer._value(p)), fill, dtype=_dtype(p)))
 
     @staticmethod
     def _step_tensor(value=0.0):

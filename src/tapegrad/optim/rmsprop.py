@@ -20,11 +20,11 @@ class RMSprop(Optimizer):
         value = self._value(p)
         if not state:
             state["step"] = self._step_tensor()
-            state["square_avg"], _ = self._buffer(p)
+            state["square_avg"] = self._buffer(p)
             if momentum > 0:
-                state["momentum_buffer"], _ = self._buffer(p)
+                state["momentum_buffer"] = self._buffer(p)
             if group["centered"]:
-                state["grad_avg"], _ = self._buffer(p)
+                state["grad_avg"] = self._buffer(p)
         step = state["step"].numpy()
         step += 1
         if group["weight_decay"]:
