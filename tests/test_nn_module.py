@@ -548,7 +548,8 @@ def test_scalar_model_state_dict_saves_and_restores_bit_for_bit(name, make, firs
     path = tmp_path / "model.npz"
     tg.save(model.state_dict(), path)
     with np.load(path) as saved:
-        assert list(saved.files) == list(model.state_dict())
+        # (tapegrad.save adds one entry of its own: the file's structure)
+        assert [k for k in saved.files if k != "__tapegrad__"] == list(model.state_dict())
 
     other = make(2)
     assert bits(p.data for p in other.parameters()) != bits(p.data for p in params)

@@ -4,7 +4,7 @@ The scalar engine, Value, is a drop-in for micrograd's; the tensor engine,
 Tensor, follows PyTorch's autograd conventions, so tutorial code runs with
 ``import tapegrad as torch``.
 """
-from tapegrad import autograd, nn, optim, viz
+from tapegrad import autograd, nn, optim, utils, viz
 from tapegrad._tensor import (Device, Size, Tensor, bool_, cat, enable_grad, float32,
                               float64, int32, int64, is_grad_enabled, log_softmax, matmul,
                               inference_mode, no_grad, set_grad_enabled, softmax, stack, where)
@@ -22,8 +22,9 @@ float = float32       # torch.float
 double = float64      # torch.double
 long = int64          # torch.long
 
-__all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "save", "load", "tensor", "nn", "autograd", "no_grad", "enable_grad",
-           "set_grad_enabled", "is_grad_enabled", "inference_mode", "matmul", "cat", "stack", "where", "softmax",
+__all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "save", "load",
+           "tensor", "nn", "autograd", "no_grad", "enable_grad", "inference_mode",
+           "set_grad_enabled", "is_grad_enabled", "matmul", "cat", "stack", "where", "softmax",
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
            "zeros_like", "ones_like", "rand_like", "randn_like", "from_numpy", "manual_seed",
            "device", "Device", "Size", "is_tensor", "float32", "float64", "int32", "int64",
