@@ -61,6 +61,8 @@ def make_step_tensor(lib, X, y, params, task, lr):
         if task == "moons":
             scores = out.reshape(-1)
             loss = (1 - yt * scores).relu().mean() + 1e-4 * sum((p * p).sum() for p in ps)
+        elif task == "mlp_ce":
+            loss = lib.nn.functional.cross_entropy(out, yt)
         else:
             loss = -out.log_softmax(1)[rows, yt].mean()
         for p in ps:
@@ -128,14 +130,15 @@ def run_task(task, found, repeats, warmup):
         X, y = moons_data()
         params = init_params(rng, [2, 16, 16, 1])
         lr = 0.05
-    else:
+    else:       # "mlp" and "mlp_ce"
         X, y = digits_like_data(rng)
         params = init_params(rng, [784, 256, 10])
         lr = 0.01
     steps = {}
     for name, lib in found.items():
         if name == "autograd":
-            steps[name] = make_step_autograd(X, y, params, task, lr)
+            if task != "mlp_ce":
+                steps[name] = make_step_autograd(X, y, params, "mlp" if task == "mlp_ce" else task, lr)
         else:
             steps[name] = make_step_tensor(lib, X, y, params, task, lr)
     first_losses = {name: step() for name, step in steps.items()}
@@ -154,14 +157,19 @@ def run_task(task, found, repeats, warmup):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch's intra-op threads (default: torch's own choice; on 2 "
+                             "cores that oversubscribes, so also run with 1)")
     args = parser.parse_args()
     repeats, warmup = (30, 5) if args.quick else (300, 20)
     found = available()
+    if "torch" in found and args.torch_threads:
+        found["torch"].set_num_threads(args.torch_threads)
     import numpy
     versions = {"numpy": numpy.__version__}
     for name, lib in found.items():
         if name == "torch":
-            versions["torch"] = lib.__version__
+            versions["torch"] = f"{lib.__version__} ({lib.get_num_threads()} threads)"
         elif name == "autograd":
             from importlib.metadata import version
             versions["autograd"] = version("autograd")
@@ -171,7 +179,8 @@ def main():
     print("| workload | system | median ms/step | torch / system |")
     print("|---|---|---|---|")
     for task, label in (("moons", "moons MLP 2-16-16-1, 100 points"),
-                        ("mlp", "MLP 784-256-10, batch 128")):
+                        ("mlp", "MLP 784-256-10, batch 128, -log_softmax[rows, y].mean()"),
+                        ("mlp_ce", "MLP 784-256-10, batch 128, F.cross_entropy")):
         medians, losses = run_task(task, found, repeats, warmup)
         for name in SYSTEMS:
             if name not in medians:

@@ -9,14 +9,22 @@
     void tg_unary_##SUFFIX(int op, const T *restrict x, T *restrict y, size_t n)             \
     {                                                                                         \
         size_t i;                                                                             \
-        if (op != TG_SIGMOID)                                                                 \
-            return;                                                                           \
-        for (i = 0; i < n; i++) {                                                             \
-            /* exp's argument is -|x| <= 0 on both sides: it never overflows */              \
-            T v = x[i];                                                                       \
-            T z = EXP(v < 0 ? v : -v);                                                        \
-            T s = (T)1 / ((T)1 + z);                                                          \
-            y[i] = v >= 0 ? s : z * s;                                                        \
+        switch (op) {                                                                         \
+        case TG_SIGMOID:                                                                      \
+            for (i = 0; i < n; i++) {                                                         \
+                /* exp's argument is -|x| <= 0 on both sides: it never overflows */          \
+                T v = x[i];                                                                   \
+                T z = EXP(v < 0 ? v : -v);                                                    \
+                T s = (T)1 / ((T)1 + z);                                                      \
+                y[i] = v >= 0 ? s : z * s;                                                    \
+            }                                                                                 \
+            break;                                                                            \
+        case TG_RELU:                                                                         \
+            /* NaN stays NaN, as torch has it */                                              \
+            for (i = 0; i < n; i++) y[i] = (x[i] > 0 || x[i] != x[i]) ? x[i] : (T)0;          \
+            break;                                                                            \
+        default:                                                                              \
+            break;                                                                            \
         }                                                                                     \
     }                                                                                         \
                                                                                               \
@@ -32,7 +40,7 @@
             for (i = 0; i < n; i++) dx[i] = g[i] * (v[i] * ((T)1 - v[i]));                    \
             break;                                                                            \
         case TG_RELU:                                                                         \
-            /* x <= 0 is false for NaN: NaN passes the gradient, as torch */                 \
+            /* y <= 0 is false for NaN: NaN passes the gradient, as torch */                 \
             for (i = 0; i < n; i++) dx[i] = v[i] <= 0 ? (T)0 : g[i];                          \
             break;                                                                            \
         default:                                                                              \

@@ -18,11 +18,12 @@ extern "C" {
 enum tg_unary {
     TG_TANH,     /* backward reads the result y: g * (1 - y*y) */
     TG_SIGMOID,  /* forward: the stable sigmoid; backward reads y: g * y * (1 - y) */
-    TG_RELU,     /* backward reads the input x: g where x > 0 or x is NaN, else 0 */
+    TG_RELU,     /* backward reads the result y: g where y > 0 or y is NaN, else 0 */
     TG_NUNARY
 };
 
-/* y[i] = f(x[i]) for i < n (TG_SIGMOID only; others are numpy's). */
+/* y[i] = f(x[i]) for i < n (TG_SIGMOID and TG_RELU: numpy's take several passes, or
+ * convert a Python 0 on every call). */
 void tg_unary_f64(int op, const double *x, double *y, size_t n);
 void tg_unary_f32(int op, const float *x, float *y, size_t n);
 

@@ -12,18 +12,18 @@ RSUB = Op("RsubBackward1", ("self", "other"),          # other - self, other a n
 MUL = Op("MulBackward0", ("self", "other"),
          self=lambda grad, other: grad * other,
          other=lambda grad, self: grad * self)
-DIV = Op("DivBackward0", ("self", "other"),
+DIV = Op("DivBackward0", ("self", "other"), quiet=True,
          self=lambda grad, other: grad / other,
          other=lambda grad, self, other: -grad * self / (other * other))
-RDIV = Op("DivBackward0", ("self", "other"),          # other / self, other a number
+RDIV = Op("DivBackward0", ("self", "other"), quiet=True,         # other / self, other a number
           # d(c/x)/dx = -c/x**2 = -result**2 / c: the result is all it reads, as torch
           self=lambda grad, result, other: np.zeros_like(grad) if other == 0
           else -grad * result * result / other)
 NEG = Op("NegBackward0", ("self",),
          self=lambda grad: -grad)
-POW_NUMBER = Op("PowBackward0", ("self", "exponent"),    # tensor ** number
+POW_NUMBER = Op("PowBackward0", ("self", "exponent"), quiet=True,    # tensor ** number
                 self=lambda grad, self, exponent: grad * _power_derivative(self, exponent))
-POW = Op("PowBackward1", ("self", "exponent"),           # tensor ** tensor
+POW = Op("PowBackward1", ("self", "exponent"), quiet=True,           # tensor ** tensor
          self=lambda grad, self, exponent: grad * np.where(
              exponent == 0, 0, exponent * self ** (exponent - 1)),
          # a ** b * log(a), taken as 0 where a == 0 and b >= 0, as torch
@@ -37,7 +37,7 @@ MM = Op("MmBackward0", ("self", "other"),
 cdef object _power_derivative(object x, object e):
     """d/dx x**e: e * x**(e-1), and 0 for e == 0 (where x**-1 would be inf at 0)."""
     if e == 0:
-        return np.zeros_like(x)
+        return np.zeros(x.shape, x.dtype)
     return e * x ** (e - 1)
 
 
@@ -147,16 +147,16 @@ cdef object _matmul_grad_self(object grad, object other):
     if other.ndim == 1:                   # (..., n, k) @ (k,) -> (..., n), or (k,) @ (k,)
         return grad[..., None] * other
     if grad.ndim == other.ndim - 1:       # (k,) @ (..., k, m) -> (..., m)
-        return np.matmul(grad[..., None, :], np.swapaxes(other, -1, -2))[..., 0, :]
-    return _mm(grad, np.swapaxes(other, -1, -2))
+        return np.matmul(grad[..., None, :], other.swapaxes(-1, -2))[..., 0, :]
+    return _mm(grad, other.swapaxes(-1, -2))
 
 
 cdef object _matmul_grad_other(object grad, object self):
     if self.ndim == 1:                    # (k,) @ (..., k, m) -> (..., m), or (k,) @ (k,)
         return grad * self if grad.ndim == 0 else self[:, None] * grad[..., None, :]
     if grad.ndim == self.ndim - 1:        # (..., n, k) @ (k,) -> (..., n)
-        return np.matmul(np.swapaxes(self, -1, -2), grad[..., None])[..., 0]
-    return _mm(np.swapaxes(self, -1, -2), grad)
+        return np.matmul(self.swapaxes(-1, -2), grad[..., None])[..., 0]
+    return _mm(self.swapaxes(-1, -2), grad)
 
 
 def matmul(input, other):

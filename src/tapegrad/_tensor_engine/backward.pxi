@@ -96,8 +96,8 @@ cdef void _add_to_grad(TensorBase t, object g) except *:
     if g.shape != t._data.shape:
         g = np.broadcast_to(g, t._data.shape)
     # a gradient nothing else refers to becomes .grad as it is; others are copied
-    own = Py_REFCNT(g) <= 2 and g.flags.owndata and g.flags.writeable \
-        and g.flags.c_contiguous
+    flags = g.flags
+    own = Py_REFCNT(g) <= 2 and flags.owndata and flags.writeable and flags.c_contiguous
     _lock_grads()
     try:
         if t._grad is None:
@@ -186,39 +186,38 @@ def run_backward(tuple outputs, tuple grads, bint retain_graph, inputs=None, cap
 
     cdef list order = _reachable(roots)
     cdef tuple edges, grads_in
-    with np.errstate(all='ignore'):     # torch's inf and nan, quietly (sqrt's slope at 0)
-        for node in order:
-            g = pending.pop(node, None)
-            if g is None:
+    for node in order:
+        g = pending.pop(node, None)
+        if g is None:
+            continue
+        if node.freed:
+            raise _freed_error()
+        if node.hooks:
+            g = _run_hooks(node.hooks, g)
+        if wanted is not None:
+            key = wanted.get(id(node))
+            if key is not None:
+                collected[key] = _summed(collected.get(key), g)
+        elif node.retain is not None:
+            target = node.retain()
+            if target is not None:
+                targets[id(target)] = target
+                collected[id(target)] = _summed(collected.get(id(target)), g)
+        grads_in = node.apply(g)
+        if not retain_graph:
+            node.release()
+            node.freed = True
+        edges = node.edges
+        for k in range(len(edges)):
+            edge = edges[k]
+            gi = grads_in[k]
+            if edge is None or gi is None:
                 continue
-            if node.freed:
-                raise _freed_error()
-            if node.hooks:
-                g = _run_hooks(node.hooks, g)
-            if wanted is not None:
-                key = wanted.get(id(node))
-                if key is not None:
-                    collected[key] = _summed(collected.get(key), g)
-            elif node.retain is not None:
-                target = node.retain()
-                if target is not None:
-                    targets[id(target)] = target
-                    collected[id(target)] = _summed(collected.get(id(target)), g)
-            grads_in = node.apply(g)
-            if not retain_graph:
-                node.release()
-                node.freed = True
-            edges = node.edges
-            for k in range(len(edges)):
-                edge = edges[k]
-                gi = grads_in[k]
-                if edge is None or gi is None:
-                    continue
-                if isinstance(edge, Node):
-                    pending[edge] = _summed(pending.get(edge), gi)
-                else:           # a leaf tensor (or a subclass: Parameter)
-                    _collect_leaf(<TensorBase>edge, gi, wanted, collected, targets)
-        g = gi = grads_in = None    # so that a collected gradient's only owner is collected
+            if isinstance(edge, Node):
+                pending[edge] = _summed(pending.get(edge), gi)
+            else:           # a leaf tensor (or a subclass: Parameter)
+                _collect_leaf(<TensorBase>edge, gi, wanted, collected, targets)
+    g = gi = grads_in = None    # so that a collected gradient's only owner is collected
     if capture is not None:
         return collected
     # the sweep succeeded: now the gradients go into .grad

@@ -37,7 +37,9 @@ cdef TensorBase _unary(Unary f, TensorBase a):
 
 
 def _unary_op(name, grad_fn, forward, vjp, **options):
-    return Unary(name, forward, Op(grad_fn, ("self",), self=vjp), **options)
+    # an op whose forward may warn has a vjp that may divide by zero too (log's 1/x)
+    return Unary(name, forward, Op(grad_fn, ("self",), quiet=options.get("quiet", False),
+                                   self=vjp), **options)
 
 
 exp = _unary_op("exp", "ExpBackward0", np.exp, lambda grad, result: grad * result, quiet=True)
@@ -51,7 +53,8 @@ tanh = _unary_op("tanh", "TanhBackward0", np.tanh,
 sigmoid = _unary_op("sigmoid", "SigmoidBackward0", lambda x: _kernel_forward(TG_SIGMOID, x),
                     lambda grad, result: _fused_backward(TG_SIGMOID, grad, result))
 # grad where result > 0 (and where it is NaN, as torch), else 0; fused in C
-relu = _unary_op("relu", "ReluBackward0", lambda x: np.maximum(x, 0),
+relu = _unary_op("relu", "ReluBackward0", lambda x: _kernel_forward(TG_RELU, x)
+                 if x.dtype.kind == 'f' else np.maximum(x, 0),
                  lambda grad, result: _fused_backward(TG_RELU, grad, result), keeps_integers=True)
 abs_op = _unary_op("abs", "AbsBackward0", np.abs,
                 lambda grad, self: np.where(self > 0, grad, np.where(self < 0, -grad, 0)),

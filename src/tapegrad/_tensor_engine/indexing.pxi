@@ -39,7 +39,7 @@ cdef TensorBase _getitem(TensorBase a, object index):
         raise IndexError(str(error)) from None
     if not isinstance(out, np.ndarray):
         out = np.asarray(out)
-    if not out.flags.owndata and np.may_share_memory(out, x):
+    if _is_view_of(out, x):
         return _record_view(INDEX, a, out, (idx, x.shape), tensors)
     return _record(INDEX, out, (a,), (idx, x.shape), tensors)
 

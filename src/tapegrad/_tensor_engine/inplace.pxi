@@ -98,16 +98,16 @@ cdef TensorBase _inplace_unary(Unary f, TensorBase a):
     return a
 
 
-ZERO = Op("ZeroBackward0", ("self",), self=lambda grad: np.zeros_like(grad))
+ZERO = Op("ZeroBackward0", ("self",), self=lambda grad: np.zeros(grad.shape, grad.dtype))
 FILL = Op("FillBackward0", ("self", "value"),
-          self=lambda grad: np.zeros_like(grad),
+          self=lambda grad: np.zeros(grad.shape, grad.dtype),
           value=lambda grad: grad.sum())
 COPY = Op("CopyBackwards", ("self", "src"),
-          self=lambda grad: np.zeros_like(grad),
+          self=lambda grad: np.zeros(grad.shape, grad.dtype),
           src=lambda grad: grad)
 
 
-FILL_NUMBER = Op("FillBackward2", ("self",), self=lambda grad: np.zeros_like(grad))
+FILL_NUMBER = Op("FillBackward2", ("self",), self=lambda grad: np.zeros(grad.shape, grad.dtype))
 
 
 cdef TensorBase _fill(TensorBase a, object value, Op op_of_number=FILL_NUMBER):

@@ -8,8 +8,10 @@ from tapegrad._kernels cimport (tg_unary_f32, tg_unary_f64, tg_unary_backward_f3
 
 cdef inline object _kernel_form(object arr, object dtype):
     """arr as a contiguous, aligned array of dtype (float32 or float64)."""
-    if arr.dtype is dtype and arr.flags.c_contiguous and arr.flags.aligned:
-        return arr
+    if arr.dtype is dtype:
+        flags = arr.flags
+        if flags.c_contiguous and flags.aligned:
+            return arr
     return np.array(arr, dtype=dtype, order='C')
 
 

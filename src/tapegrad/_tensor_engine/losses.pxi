@@ -18,7 +18,7 @@ cdef object _cross_entropy_grad(object grad, object probs, object target, bint i
 
 
 CROSS_ENTROPY = Op("CrossEntropyBackward0", ("self",),
-                   ("probs", "labels", "indices", "reduction", "count", "shape"),
+                   ("probs", "labels", "indices", "reduction", "count", "shape"), quiet=True,
                    self=lambda grad, probs, labels, indices, reduction, count, shape:
                    _cross_entropy_grad(grad, probs, labels, indices, reduction, count, shape))
 

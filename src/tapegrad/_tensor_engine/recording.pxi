@@ -28,9 +28,12 @@ cdef class Op:
     cdef object vjp_all        # ops of any number of inputs (cat): fn(grad, ...) -> gradients
     cdef tuple reads_all
     cdef Py_ssize_t ninputs, nsaved
+    cdef bint quiet            # its vjps may divide by zero (torch's inf, without a warning)
+    cdef bint reads_nothing
 
-    def __init__(self, name, inputs, params=(), vjp=None, **vjps):
+    def __init__(self, name, inputs, params=(), vjp=None, quiet=False, **vjps):
         self.name = name
+        self.quiet = quiet
         self.inputs = tuple(inputs)
         self.params = tuple(params)
         self.ninputs = len(self.inputs)
@@ -44,6 +47,7 @@ cdef class Op:
         self.reads = tuple(_reads(name, names, fn) for fn in self.vjps)
         self.vjp_all = vjp
         self.reads_all = _reads(name, names, vjp)
+        self.reads_nothing = not self.reads_all and not any(self.reads)
 
     def __repr__(self):
         return f"Op({self.name})"
@@ -77,11 +81,17 @@ cdef class Node:
 
     cdef tuple apply(self, object g):
         """The gradients of the inputs, each fitted to its input."""
+        _check_versions(self)
+        if self.op.quiet:
+            with np.errstate(all='ignore'):
+                return self._apply(g)
+        return self._apply(g)
+
+    cdef tuple _apply(self, object g):
         cdef Op op = self.op
         cdef tuple saved = self.saved
         cdef tuple edges = self.edges
         cdef Py_ssize_t k
-        _check_versions(self)
         if op.vjp_all is not None:
             grads = _call(op.vjp_all, g, op.reads_all, saved)
             return tuple(None if edges[k] is None or grads[k] is None
@@ -204,23 +214,26 @@ cdef Node _node(Op op, tuple inputs, tuple values, tuple params, TensorBase resu
     node.op = op
     _seq += 1
     node.seq = _seq
-    edges = []
-    shapes = []
-    dtypes = []
-    for k in range(n):
-        x = inputs[k]
-        if _needs_grad(x):
-            t = <TensorBase>x
-            edges.append(_edge(t))
-            shapes.append(t._data.shape)
-            dtypes.append(t._data.dtype)
-        else:
-            edges.append(None)
-            shapes.append(None)
-            dtypes.append(None)
-    node.edges = tuple(edges)
-    node.shapes = tuple(shapes)
-    node.dtypes = tuple(dtypes)
+    if n == 1:      # the common arities without lists
+        t = <TensorBase>inputs[0]
+        node.edges, node.shapes, node.dtypes = (_edge(t),), (t._data.shape,), (t._data.dtype,)
+    elif n == 2:
+        x, y = inputs
+        node.edges = (_edge(<TensorBase>x) if _needs_grad(x) else None,
+                      _edge(<TensorBase>y) if _needs_grad(y) else None)
+        node.shapes = ((<TensorBase>x)._data.shape if _needs_grad(x) else None,
+                       (<TensorBase>y)._data.shape if _needs_grad(y) else None)
+        node.dtypes = ((<TensorBase>x)._data.dtype if _needs_grad(x) else None,
+                       (<TensorBase>y)._data.dtype if _needs_grad(y) else None)
+    else:
+        node.edges = tuple([_edge(<TensorBase>x) if _needs_grad(x) else None for x in inputs])
+        node.shapes = tuple([(<TensorBase>x)._data.shape if _needs_grad(x) else None
+                             for x in inputs])
+        node.dtypes = tuple([(<TensorBase>x)._data.dtype if _needs_grad(x) else None
+                             for x in inputs])
+    edges = node.edges
+    if op.reads_nothing and not watched:
+        return node
     # what the products of the inputs that need a gradient read
     cdef list saved = [None] * op.nsaved
     cdef list versions = []
@@ -260,7 +273,12 @@ cdef TensorBase _record(Op op, object out, tuple inputs, tuple params=(), tuple 
     cdef Node node
     cdef Py_ssize_t k
     if _grad_enabled():
-        values = tuple([_value(x) for x in inputs])
+        if len(inputs) == 1:
+            values = (_value(inputs[0]),)
+        elif len(inputs) == 2:
+            values = (_value(inputs[0]), _value(inputs[1]))
+        else:
+            values = tuple([_value(x) for x in inputs])
         node = _node(op, inputs, values, params, result, watched)
         if node is not None:
             result._grad_fn = node
@@ -292,6 +310,13 @@ cdef int _check_versions(Node node) except -1:
 
 
 cdef object _ndarray = np.ndarray
+
+
+cdef inline bint _is_view_of(object out, object x):
+    """Whether numpy made out as a view of x's memory (not of a copy): cheaper than
+    np.may_share_memory, and exact for what reshape and indexing return."""
+    base = out.base
+    return base is not None and (base is x or base is x.base and x.base is not None)
 
 
 cdef object _fit(object g, tuple shape, object dtype):

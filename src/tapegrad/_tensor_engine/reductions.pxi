@@ -12,9 +12,9 @@ cdef object _kept(object grad, object axes, bint keepdim):
 SUM = Op("SumBackward0", ("self",), self=lambda grad: grad)
 SUM_DIM = Op("SumBackward1", ("self",), ("axes", "keepdim"),
              self=lambda grad, axes, keepdim: _kept(grad, axes, keepdim))
-MEAN = Op("MeanBackward0", ("self",), ("count",),
+MEAN = Op("MeanBackward0", ("self",), ("count",), quiet=True,
           self=lambda grad, count: grad / count)
-MEAN_DIM = Op("MeanBackward1", ("self",), ("axes", "keepdim", "count"),
+MEAN_DIM = Op("MeanBackward1", ("self",), ("axes", "keepdim", "count"), quiet=True,
               self=lambda grad, axes, keepdim, count: _kept(grad, axes, keepdim) / count)
 
 
@@ -66,9 +66,9 @@ cdef object _evenly_distributed(object grad, object x, object result):
     return mask * (grad / mask.sum())
 
 
-MAX = Op("MaxBackward1", ("self",),
+MAX = Op("MaxBackward1", ("self",), quiet=True,
          self=lambda grad, self, result: _evenly_distributed(grad, self, result))
-MIN = Op("MinBackward1", ("self",),
+MIN = Op("MinBackward1", ("self",), quiet=True,
          self=lambda grad, self, result: _evenly_distributed(grad, self, result))
 
 
@@ -139,10 +139,10 @@ def argmin(input, dim=None, keepdim=False):
                             dtype=np.int64), None)
 
 
-SOFTMAX = Op("SoftmaxBackward0", ("self",), ("axis",),
+SOFTMAX = Op("SoftmaxBackward0", ("self",), ("axis",), quiet=True,
              self=lambda grad, result, axis:
              result * (grad - (grad * result).sum(axis=axis, keepdims=True)))
-LOG_SOFTMAX = Op("LogSoftmaxBackward0", ("self",), ("axis",),
+LOG_SOFTMAX = Op("LogSoftmaxBackward0", ("self",), ("axis",), quiet=True,
                  self=lambda grad, result, axis:
                  grad - np.exp(result) * grad.sum(axis=axis, keepdims=True))
 

@@ -10,7 +10,7 @@ UNSQUEEZE = Op("UnsqueezeBackward0", ("self",), ("shape",),
 SQUEEZE = Op("SqueezeBackward0", ("self",), ("shape",),
              self=lambda grad, shape: grad.reshape(shape))
 PERMUTE = Op("PermuteBackward0", ("self",), ("inverse",),
-             self=lambda grad, inverse: np.transpose(grad, inverse))
+             self=lambda grad, inverse: grad.transpose(inverse))
 EXPAND = Op("ExpandBackward0", ("self",),
             self=lambda grad: grad)        # fitting sums it back to self's shape
 
@@ -23,7 +23,7 @@ cdef TensorBase _reshape(TensorBase a, tuple shape, bint view, Op op=None):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {x.size}") from None
     if op is None:
         op = VIEW
-    if x.size == 0 or np.may_share_memory(out, x):
+    if x.size == 0 or _is_view_of(out, x):
         return _record_view(op, a, out, (x.shape,))
     if view:
         # numpy's reshape copied, so no view exists: torch's view raises
@@ -34,8 +34,11 @@ cdef TensorBase _reshape(TensorBase a, tuple shape, bint view, Op op=None):
 
 
 cdef TensorBase _permute(TensorBase a, tuple axes):
-    out = np.transpose(a._data, axes)
-    inverse = tuple(np.argsort(axes)) if axes else ()
+    out = a._data.transpose(axes)
+    inverse = [0] * len(axes)
+    for i, axis in enumerate(axes):
+        inverse[axis] = i
+    inverse = tuple(inverse)
     return _record_view(PERMUTE, a, out, (inverse,))
 
 
