@@ -146,6 +146,7 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
                 # a weak handle, held only through this data: it goes with it
                 handle = <Value>node.handle
                 handle.node = NULL
+                handle.attrs = NULL
                 node.handle = NULL
             dropped.append(data)
         freed = tg_tape_sweep(&_tape)

@@ -33,6 +33,9 @@ cdef extern from "Python.h":
     void PyObject_GC_UnTrack(object)
     bint PyObject_GC_IsTracked(object)
     int PyObject_GenericSetAttr(object, object, PyObject *) except -1
+    ctypedef struct PyTypeObject:
+        Py_ssize_t tp_dictoffset
+    void PyType_Modified(PyTypeObject *)
 
 import gc
 import numbers
@@ -176,6 +179,8 @@ cdef Value _handle_of(tg_node *node):
         v = _new_handle(node)
     if v.side is None and _kept and <size_t>node in _kept:
         v.side = _take_kept(node)
+        if v.side.attrs is not None:
+            v.attrs = <PyObject *>v.side.attrs
         if not PyObject_GC_IsTracked(v):
             PyObject_GC_Track(v)
     return v
@@ -502,6 +507,9 @@ cdef class Value:
     """
     cdef tg_node *node
     cdef _NodeData side     # the node's Python data, if it has any: see _NodeData
+    # side.attrs, borrowed, where Python's own attribute lookup finds it
+    # (tp_dictoffset): methods keep their fast path. NULL for most handles.
+    cdef PyObject *attrs
 
     def __init__(self, data, _children=(), _op='', label=''):
         cdef double x
@@ -599,30 +607,21 @@ cdef class Value:
     # -- attributes of the user's own, as micrograd's Value takes them
 
     def __setattr__(self, name, value):
+        cdef _NodeData data
         if name == 'data':      # the optimizer's path first
             _set_data(self, value)
-        elif hasattr(Value, name):
+        elif name in _PROPERTIES:
             PyObject_GenericSetAttr(self, name, <PyObject *>value)
         else:
             _check(self)
             data = _data_for(self)
             if data.attrs is None:
                 data.attrs = {}
+            self.attrs = <PyObject *>data.attrs
             data.attrs[name] = value
 
-    def __getattr__(self, name):
-        # only reached for names Value does not define
-        cdef _NodeData data = _data_of(self.node) if self.node is not NULL else None
-        if data is not None and data.attrs is not None and name in data.attrs:
-            return data.attrs[name]
-        raise AttributeError(f"'Value' object has no attribute '{name}'")
-
     def __delattr__(self, name):
-        cdef _NodeData data = _data_of(self.node) if self.node is not NULL else None
-        if data is not None and data.attrs is not None and name in data.attrs:
-            del data.attrs[name]
-        else:
-            PyObject_GenericSetAttr(self, name, NULL)
+        PyObject_GenericSetAttr(self, name, NULL)
 
     # -- the graph
 
@@ -787,6 +786,20 @@ cdef class Value:
         if self.node is NULL:
             return "Value(<uninitialised>)"
         return f"Value(data={self.node.data}, grad={self.node.grad})"
+
+
+_PROPERTIES = frozenset(name for name, kind in vars(Value).items() if hasattr(kind, '__set__'))
+
+
+cdef _set_dict_offset():
+    """Python's attribute lookup reads a handle's attributes at Value.attrs."""
+    cdef Value probe = Value.__new__(Value)
+    cdef Py_ssize_t offset = <char *>&probe.attrs - <char *><PyObject *>probe
+    (<PyTypeObject *>Value).tp_dictoffset = offset
+    PyType_Modified(<PyTypeObject *>Value)
+
+
+_set_dict_offset()
 
 
 def _rebuild(data, grad, label):
