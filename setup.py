@@ -16,7 +16,8 @@ extensions = [
         "tapegrad._engine",
         sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c"],
         include_dirs=["csrc"],
-        depends=["csrc/tg_tape.h", "csrc/tg_ops.h", "src/tapegrad/_tape.pxd"],
+        depends=["csrc/tg_tape.h", "csrc/tg_ops.h", "src/tapegrad/_tape.pxd",
+                 "src/tapegrad/_collect.pxi"],
         extra_compile_args=extra_compile_args,
     ),
     Extension(

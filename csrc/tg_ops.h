@@ -18,20 +18,7 @@
 extern "C" {
 #endif
 
-enum tg_op {
-    TG_OP_LEAF = 0,
-    TG_OP_ADD,
-    TG_OP_MUL,
-    TG_OP_POW_CONST,   /* Value ** float, micrograd's '**2.5' */
-    TG_OP_POW_INT,     /* Value ** int, micrograd's '**2' */
-    TG_OP_POW,         /* Value ** Value */
-    TG_OP_RELU,
-    TG_OP_TANH,
-    TG_OP_EXP,
-    TG_OP_LOG,
-    TG_OP_SIGMOID,
-    TG_OP_CUSTOM       /* built from Python: Value(data, children, op) */
-};
+
 
 static inline int tg_add(double a, double b, double *out, double local[2])
 {
@@ -45,6 +32,26 @@ static inline int tg_mul(double a, double b, double *out, double local[2])
 {
     *out = a * b;
     local[0] = b;
+    local[1] = a;
+    return TG_OK;
+}
+
+/* a Value plus a Python number, folded into one node: the number is kept in
+ * local[1], where the leaf micrograd would make for it can be rebuilt from */
+static inline int tg_add_const(double a, double c, double *out, double local[2])
+{
+    *out = a + c;
+    local[0] = 1.0;
+    local[1] = c;
+    return TG_OK;
+}
+
+/* a Value times a Python number: the number is local[0] (the derivative), and
+ * local[1] keeps a, the constant's derivative, should its leaf be rebuilt */
+static inline int tg_mul_const(double a, double c, double *out, double local[2])
+{
+    *out = a * c;
+    local[0] = c;
     local[1] = a;
     return TG_OK;
 }
@@ -147,6 +154,67 @@ static inline int tg_sigmoid(double x, double *out, double local[2])
     local[0] = s * (1.0 - s);
     local[1] = 0.0;
     return TG_OK;
+}
+
+/* A node without a forward of its own: a leaf, or a custom node whose value
+ * Python gives. */
+static inline int tg_given(double x, double *out, double local[2])
+{
+    *out = x;
+    local[0] = 0.0;
+    local[1] = 0.0;
+    return TG_OK;
+}
+
+/* Every op, once: X(NAME, micrograd's _op string, forward).
+ * The enum, the op names and tg_op_forward come from this table. In forward,
+ * x and y are the parents' data (y: the number of a folded constant or an
+ * exponent), and deferred receives an error backward must raise. The _CONST ops
+ * are a Value and a Python number in one node (INT: the number was an int). */
+#define TG_OP_TABLE(X)                                                     \
+    X(LEAF,          "",        tg_given(x, out, local))                   \
+    X(ADD,           "+",       tg_add(x, y, out, local))                  \
+    X(MUL,           "*",       tg_mul(x, y, out, local))                  \
+    X(ADD_CONST,     "+",       tg_add_const(x, y, out, local))            \
+    X(ADD_INT_CONST, "+",       tg_add_const(x, y, out, local))            \
+    X(MUL_CONST,     "*",       tg_mul_const(x, y, out, local))            \
+    X(MUL_INT_CONST, "*",       tg_mul_const(x, y, out, local))            \
+    X(POW_CONST,     "**",      tg_pow_const(x, y, out, local, deferred))  \
+    X(POW_INT,       "**",      tg_pow_const(x, y, out, local, deferred))  \
+    X(POW,           "**",      tg_pow(x, y, out, local, deferred))        \
+    X(RELU,          "ReLU",    tg_relu(x, out, local))                    \
+    X(TANH,          "tanh",    tg_tanh(x, out, local))                    \
+    X(EXP,           "exp",     tg_exp(x, out, local))                     \
+    X(LOG,           "log",     tg_log(x, out, local))                     \
+    X(SIGMOID,       "sigmoid", tg_sigmoid(x, out, local))                 \
+    X(CUSTOM,        "",        tg_given(x, out, local))
+
+#define TG_OP_ENUM_ENTRY(name, string, forward) TG_OP_##name,
+enum tg_op { TG_OP_TABLE(TG_OP_ENUM_ENTRY) TG_OP_COUNT };
+#undef TG_OP_ENUM_ENTRY
+
+/* micrograd's _op string of an op ("**" for both powers: Python adds the exponent) */
+static inline const char *tg_op_name(int op)
+{
+    switch (op) {
+#define TG_OP_NAME_CASE(name, string, forward) case TG_OP_##name: return string;
+    TG_OP_TABLE(TG_OP_NAME_CASE)
+#undef TG_OP_NAME_CASE
+    }
+    return "";
+}
+
+/* The forward value and local derivatives of op. TG_ERR_DOMAIN for an unknown op. */
+static inline int tg_op_forward(int op, double x, double y, double *out, double local[2],
+                                int *deferred)
+{
+    *deferred = TG_OK;
+    switch (op) {
+#define TG_OP_FORWARD_CASE(name, string, forward) case TG_OP_##name: return forward;
+    TG_OP_TABLE(TG_OP_FORWARD_CASE)
+#undef TG_OP_FORWARD_CASE
+    }
+    return TG_ERR_DOMAIN;
 }
 
 #ifdef __cplusplus

@@ -14,7 +14,6 @@ static tg_segment *append_segment(tg_segment **tail, size_t *count)
     segment->count = 0;
     segment->live = 0;
     segment->has_many = 0;
-    segment->has_side_data = 0;
     if (*tail != NULL)
         (*tail)->next = segment;
     *tail = segment;
@@ -172,14 +171,6 @@ static void free_dead_leaf_slots(tg_tape *tape)
     }
 }
 
-static void release_side_data(tg_segment *list, int dead, tg_release_fn release, void *context)
-{
-    for (tg_segment *segment = list; segment != NULL; segment = segment->prev) {
-        if (segment->has_side_data)
-            release(segment, dead, context);
-    }
-}
-
 static void clear_live(tg_segment *list)
 {
     for (tg_segment *segment = list; segment != NULL; segment = segment->prev) {
@@ -188,18 +179,12 @@ static void clear_live(tg_segment *list)
     }
 }
 
-size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context)
+size_t tg_tape_sweep(tg_tape *tape)
 {
     tg_segment *dead = NULL;
     size_t freed = unlink_dead(&tape->tail, &tape->nsegments, &dead);
     freed += unlink_dead(&tape->leaf_tail, &tape->nleaf_segments, &dead);
-    /* before any callback: a leaf made by one must not come from a dead segment */
     free_dead_leaf_slots(tape);
-    if (release != NULL) {
-        release_side_data(dead, 1, release, context);
-        release_side_data(tape->tail, 0, release, context);
-        release_side_data(tape->leaf_tail, 0, release, context);
-    }
     while (dead != NULL) {
         tg_segment *next = dead->prev;
         free_segment(dead);
@@ -212,32 +197,78 @@ size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context)
 
 /* ------------------------------------------------------------ the sweep */
 
-void tg_sweep_begin(tg_sweep *sweep, tg_node *root)
+void tg_sweep_begin(tg_sweep *sweep, tg_tape *tape, tg_node *root)
 {
-    sweep->segment = tg_node_segment(root);
-    sweep->position = root->index;
-    sweep->pending = 1;
+    sweep->segment = tape->tail;
+    sweep->position = -1;
+    sweep->pending = 0;
+    sweep->leaf_segment = tape->leaf_tail;
+    sweep->leaf_position = tape->leaf_tail != NULL ? (int64_t)tape->leaf_tail->count - 1 : -1;
+    sweep->leaf_pending = 0;
     sweep->cleanup = 0;
-    root->flags |= TG_MARK;
-}
-
-/* Leaves are not marked: they have nothing to pass on, and their consumers
- * already added into their grad. So the sweep ends with the oldest operation
- * it needs, however far back the parameters were made. */
-static inline void mark(tg_node *node, size_t *pending)
-{
-    if (node->nparents > 0 && !(node->flags & TG_MARK)) {
-        node->flags |= TG_MARK;
-        ++*pending;
+    if (root->nparents > 0) {
+        sweep->segment = tg_node_segment(root);
+        sweep->position = root->index;
+        sweep->pending = 1;
+        root->flags |= TG_MARK;
+    } else if (root->flags & TG_HAS_CLOSURE) {
+        sweep->leaf_pending = 1;
+        root->flags |= TG_MARK;
     }
 }
 
+/* Leaves are not marked, but for those with a _backward: the others have
+ * nothing to pass on, and their consumers already added into their grad. So
+ * the sweep of operations ends with the oldest one it needs, however far back
+ * the parameters were made. */
+static inline void mark(tg_node *node, size_t *pending, size_t *leaf_pending)
+{
+    if (node->flags & TG_MARK)
+        return;
+    if (node->nparents > 0) {
+        node->flags |= TG_MARK;
+        ++*pending;
+    } else if (node->flags & TG_HAS_CLOSURE) {
+        node->flags |= TG_MARK;
+        ++*leaf_pending;
+    }
+}
+
+/* The leaves with a _backward, once no operation is pending: a scan of the
+ * leaf pool, which only a backward that reached such a leaf makes. */
+static tg_node *sweep_leaves(tg_sweep *sweep)
+{
+    tg_segment *segment = sweep->leaf_segment;
+    int64_t i = sweep->leaf_position;
+    while (segment != NULL && sweep->leaf_pending > 0) {
+        for (; i >= 0; i--) {
+            tg_node *node = &segment->nodes[i];
+            if (node->op == TG_FREE_SLOT || !(node->flags & TG_MARK))
+                continue;
+            node->flags &= (uint8_t)~TG_MARK;
+            sweep->leaf_pending--;
+            if (!sweep->cleanup) {
+                sweep->leaf_segment = segment;
+                sweep->leaf_position = i - 1;
+                return node;
+            }
+        }
+        segment = segment->prev;
+        if (segment != NULL)
+            i = (int64_t)segment->count - 1;
+    }
+    sweep->leaf_segment = NULL;
+    sweep->leaf_pending = 0;
+    return NULL;
+}
+
 static inline tg_node *pause(tg_sweep *sweep, tg_segment *segment, int64_t i, size_t pending,
-                             tg_node *node)
+                             size_t leaf_pending, tg_node *node)
 {
     sweep->segment = segment;
     sweep->position = i - 1;
     sweep->pending = pending;
+    sweep->leaf_pending = leaf_pending;
     return node;
 }
 
@@ -245,7 +276,8 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
 {
     tg_segment *segment = sweep->segment;
     int64_t i = sweep->position;
-    size_t pending = sweep->pending;
+    size_t pending = sweep->pending;         /* locals: the flag stores may alias the struct */
+    size_t leaf_pending = sweep->leaf_pending;
     const int cleanup = sweep->cleanup;
 
     while (segment != NULL && pending > 0) {
@@ -257,24 +289,24 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
             node->flags &= (uint8_t)~TG_MARK;
             pending--;
             if ((node->flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) && !cleanup)
-                return pause(sweep, segment, i, pending, node);
+                return pause(sweep, segment, i, pending, leaf_pending, node);
             if (node->flags & TG_CUSTOM) {
                 for (uint32_t k = 0; k < node->nparents; k++)
-                    mark(tg_node_parent(node, k), &pending);
+                    mark(tg_node_parent(node, k), &pending, &leaf_pending);
                 if ((node->flags & TG_HAS_CLOSURE) && !cleanup)
-                    return pause(sweep, segment, i, pending, node);
-            } else if (node->nparents > 0) {
+                    return pause(sweep, segment, i, pending, leaf_pending, node);
+            } else {
                 /* local gradient x global gradient, accumulated: the chain rule */
                 const double g = node->grad;
                 tg_node *a = node->up.parent[0];
                 if (!cleanup)
                     a->grad += node->local[0] * g;
-                mark(a, &pending);
+                mark(a, &pending, &leaf_pending);
                 if (node->nparents == 2) {
                     tg_node *b = node->up.parent[1];
                     if (!cleanup)
                         b->grad += node->local[1] * g;
-                    mark(b, &pending);
+                    mark(b, &pending, &leaf_pending);
                 }
             }
             if (pending == 0)
@@ -286,8 +318,9 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
         if (segment != NULL)
             i = (int64_t)segment->count - 1;
     }
-    sweep->segment = segment;
+    sweep->segment = NULL;
     sweep->position = -1;
     sweep->pending = 0;
-    return NULL;
+    sweep->leaf_pending = leaf_pending;
+    return sweep_leaves(sweep);
 }

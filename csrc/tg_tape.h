@@ -74,7 +74,6 @@ typedef struct tg_segment {
     uint32_t count;               /* slots used */
     uint8_t live;                 /* scratch of tg_tape_mark */
     uint8_t has_many;             /* some node holds a heap parent array */
-    uint8_t has_side_data;        /* the Python layer keeps data for its nodes */
     tg_node nodes[];
 } tg_segment;
 
@@ -95,15 +94,15 @@ typedef struct tg_tape {
 /* op of a free leaf slot */
 #define TG_FREE_SLOT 0xFFu
 
-/* Called by tg_tape_sweep for each segment with side data: dead (about to be
- * freed), or alive, with TG_LIVE set on exactly its live nodes. */
-typedef void (*tg_release_fn)(tg_segment *segment, int dead, void *context);
-
-/* The resumable state of one backward sweep. */
+/* The resumable state of one backward sweep: first the operations, newest
+ * first, then the leaves that have a Python _backward of their own. */
 typedef struct tg_sweep {
     tg_segment *segment;
     int64_t position;             /* next index to visit in segment, downwards */
-    size_t pending;               /* marked nodes not yet visited */
+    size_t pending;               /* marked operations not yet visited */
+    tg_segment *leaf_segment;     /* the leaves, walked once the operations are done */
+    int64_t leaf_position;
+    size_t leaf_pending;          /* marked leaves with a _backward not yet visited */
     int cleanup;                  /* after an error: only clear marks */
 } tg_sweep;
 
@@ -118,16 +117,14 @@ tg_node *tg_tape_push(tg_tape *tape);
 /* A cleared leaf slot, reused or new; NULL when a leaf segment is needed. */
 tg_node *tg_tape_push_leaf(tg_tape *tape);
 
-/* A collection in two steps, so the caller can look at what is live in between.
- * tg_tape_mark sets TG_LIVE on every node reachable from a node with a handle
- * (TG_WEAK_HANDLE excepted); it may run again after the caller roots more.
+/* A collection in two steps, so the caller can look at what is live in between
+ * (and drop its own data for the dead nodes). tg_tape_mark sets TG_LIVE on every
+ * node reachable from a node with a handle (TG_WEAK_HANDLE excepted).
  * tg_tape_sweep frees the segments, but the tails, with no live node, frees
- * the dead leaf slots for reuse, lets the caller drop side data, and clears
- * TG_LIVE. It unlinks the dead first, so release() may append to the tape.
- * Neither may run while a sweep does. tg_tape_sweep returns the number of
- * segments freed. */
+ * the dead leaf slots for reuse, and clears TG_LIVE; it returns the number of
+ * segments freed. Neither may run while a sweep does. */
 void tg_tape_mark(tg_tape *tape);
-size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context);
+size_t tg_tape_sweep(tg_tape *tape);
 
 static inline tg_segment *tg_node_segment(const tg_node *node)
 {
@@ -142,16 +139,19 @@ static inline tg_node *tg_node_parent(const tg_node *node, uint32_t k)
 /* Gives a custom node its parents. TG_ERR_NOMEM when the array cannot be allocated. */
 int tg_node_set_parents(tg_node *node, tg_node *const *parents, uint32_t n);
 
-/* Starts a sweep from root, whose grad the caller has already seeded. */
-void tg_sweep_begin(tg_sweep *sweep, tg_node *root);
+/* Starts a sweep from root, whose grad the caller has already seeded, over the
+ * operations and the leaves of tape. */
+void tg_sweep_begin(tg_sweep *sweep, tg_tape *tape, tg_node *root);
 
-/* Runs the sweep: every node reachable from the root, newest first, adds
- * local * grad to each parent's grad (leaves are reached, never visited). Returns NULL when done, or a node the
- * caller must handle before calling tg_sweep_run again: one with
- * TG_HAS_CLOSURE, whose Python _backward the caller runs, or one with a
- * TG_LOCAL_* error, which the caller raises (then sets cleanup and runs the
- * sweep to its end, which only clears marks). Needs no Python and may run
- * without the GIL. */
+/* Runs the sweep: every operation reachable from the root, newest first, adds
+ * local * grad to each parent's grad. Leaves are reached, not visited, except
+ * those with a Python _backward (TG_HAS_CLOSURE), visited after every
+ * operation, as micrograd calls a leaf's _backward after its consumers'.
+ * Returns NULL when done, or a node the caller must handle before calling
+ * tg_sweep_run again: one with TG_HAS_CLOSURE, whose Python _backward the
+ * caller runs, or one with a TG_LOCAL_* error, which the caller raises (then
+ * sets cleanup and runs the sweep to its end, which only clears marks). Needs
+ * no Python and may run without the GIL. */
 tg_node *tg_sweep_run(tg_sweep *sweep);
 
 #ifdef __cplusplus

@@ -6,11 +6,15 @@ operation computes its forward value and its local derivatives in C
 (csrc/tg_ops.h) and appends one node; backward() seeds the root's grad and
 runs one reverse sweep in C without the GIL.
 
-Lifetime: a handle holds no Python references, so handles never form cycles
-and the cyclic GC does not track them. The tape reclaims its own memory: when
-it has grown to twice what survived the last collection, a tracing collection
-rooted at the nodes with a live handle frees what none reaches (tg_tape_mark,
-tg_tape_sweep).
+Lifetime: a plain handle holds no Python references, so the cyclic GC does not
+track it. The tape reclaims its own memory: when it has grown to twice what
+survived the last collection, a tracing collection rooted at the nodes with a
+live handle frees what none reaches (tg_tape_mark, tg_tape_sweep).
+
+The few nodes with Python data (a label, an op name, a custom `_backward`,
+attributes set by the user) keep it in a _NodeData. While the node's handle
+lives, the handle holds it and is GC-tracked, so CPython's own cycle collector
+sees a `_backward` that refers back to its Value, whatever way it does so.
 """
 cimport cython
 from cpython.pythread cimport (
@@ -24,28 +28,17 @@ from libc.stdlib cimport malloc, free
 from tapegrad._tape cimport *
 
 cdef extern from "Python.h":
-    # borrowed references only: the closure graph is read without touching counts
     ctypedef struct PyObject
-    ctypedef struct PyTypeObject
-    Py_ssize_t Py_REFCNT(PyObject *)
-    PyTypeObject *Py_TYPE(PyObject *)
-    bint PyFunction_Check(PyObject *)
-    PyObject *PyFunction_GetClosure(PyObject *)
-    PyObject *PyFunction_GetDefaults(PyObject *)
-    bint PyCell_Check(PyObject *)
-    PyObject *PyCell_GET(PyObject *)
-    bint PyTuple_Check(PyObject *)
-    Py_ssize_t PyTuple_GET_SIZE(PyObject *)
-    PyObject *PyTuple_GET_ITEM(PyObject *, Py_ssize_t)
-    bint PyList_Check(PyObject *)
-    Py_ssize_t PyList_GET_SIZE(PyObject *)
-    PyObject *PyList_GET_ITEM(object, Py_ssize_t)
-    PyObject *PyList_GET_ITEM_PTR "PyList_GET_ITEM" (PyObject *, Py_ssize_t)
+    void PyObject_GC_Track(object)
+    void PyObject_GC_UnTrack(object)
+    bint PyObject_GC_IsTracked(object)
+    int PyObject_GenericSetAttr(object, object, PyObject *) except -1
+    ctypedef struct PyTypeObject:
+        Py_ssize_t tp_dictoffset
+    void PyType_Modified(PyTypeObject *)
 
 import gc
 import numbers
-from functools import partial
-
 
 
 # ---------------------------------------------------------------- the tape
@@ -62,12 +55,15 @@ _tape.active_sweeps = 0
 # last collection, plus slack, so collections cost O(1) per node.
 cdef size_t _collect_at = 16
 cdef size_t _collect_leaves_at = 16
+cdef size_t _collect_kept_at = 1024    # and when the tape keeps that much Python data
 cdef bint _collect_due = False
 cdef bint _collecting = False
+# Sweeps and collections take this lock, one at a time; the owner is the thread that holds it.
+cdef PyThread_type_lock _sweep_lock = PyThread_allocate_lock()
+cdef unsigned long _sweep_owner = 0
 
-# Python data of a few nodes: labels, op names given to Value(), closures.
-# Keyed by segment address, then node index; dropped with the node.
-cdef dict _side = {}
+# micrograd's _op strings, from the op table of tg_ops.h
+_OP_NAMES = [(<bytes>tg_op_name(op)).decode() for op in range(TG_OP_COUNT)]
 
 
 cdef inline void _grew() noexcept:
@@ -75,13 +71,6 @@ cdef inline void _grew() noexcept:
     if _tape.nsegments >= _collect_at or _tape.nleaf_segments >= _collect_leaves_at:
         # not now: the op being recorded holds nodes that no handle roots yet
         _collect_due = True
-
-
-cdef inline tg_node *_fresh(tg_node *node) except NULL:
-    if _collecting:
-        # made by a finalizer during a collection: live for the rest of it
-        node.flags |= TG_LIVE
-    return node
 
 
 cdef inline tg_node *_push() except NULL:
@@ -92,7 +81,7 @@ cdef inline tg_node *_push() except NULL:
             raise MemoryError("tapegrad: cannot allocate a tape segment")
         _grew()
         node = tg_tape_push(&_tape)
-    return _fresh(node)
+    return node
 
 
 cdef inline tg_node *_push_leaf() except NULL:
@@ -103,253 +92,10 @@ cdef inline tg_node *_push_leaf() except NULL:
             raise MemoryError("tapegrad: cannot allocate a tape segment")
         _grew()
         node = tg_tape_push_leaf(&_tape)
-    elif tg_node_segment(node).has_side_data:
-        _side_forget(node)  # what a former tenant of the slot left
-    return _fresh(node)
+    return node
 
 
-cdef void _release_side(tg_segment *segment, int dead, void *context) noexcept nogil:
-    with gil:
-        _drop_side_data(segment, dead)
-
-
-cdef void _drop_side_data(tg_segment *segment, int dead) noexcept:
-    """Drops the Python data of dead nodes: of a whole dead segment, or of the
-    nodes of a live segment that are not TG_LIVE."""
-    try:
-        key = <size_t>segment
-        if dead:
-            del _side[key]
-            return
-        per_node = _side[key]
-        for index in [i for i in per_node if not segment.nodes[<Py_ssize_t>i].flags & TG_LIVE]:
-            del per_node[index]
-    except BaseException as error:
-        import sys
-        sys.unraisablehook(sys.UnraisableHookArgs(type(error), error, None, None, None))
-
-
-# -- handles held only by the tape's own closures
-
-cdef inline void _explore_edge(dict graph, list stack, size_t parent, PyObject *child):
-    """Records the edge parent -> child for the kinds of objects a closure
-    reaches its captured values through."""
-    cdef size_t key = <size_t>child
-    if child is NULL:
-        return
-    if not (Py_TYPE(child) is <PyTypeObject *>Value or PyFunction_Check(child)
-            or PyCell_Check(child) or PyTuple_Check(child) or PyList_Check(child)
-            or Py_TYPE(child) is <PyTypeObject *>partial):
-        return
-    entry = graph.get(key)
-    if entry is None:
-        graph[key] = entry = [0, []]
-        stack.append(key)
-    (<list>entry)[0] += 1
-    (<list>(<list>graph[parent])[1]).append(key)
-
-
-cdef dict _closure_graph():
-    """The objects the tape's closures reach through functions, cells, tuples,
-    lists and partials: address -> [references from within, addresses it
-    refers to].
-
-    A micrograd-style closure captures its node's handle and its parents':
-    a cycle through the tape (closure -> handle -> node -> closure) that would
-    keep the node alive forever if those handles counted as roots. Read with
-    borrowed references only, so reference counts are exact.
-    """
-    cdef dict graph = {}
-    cdef list stack = []
-    cdef PyObject *obj
-    cdef PyObject *fn
-    cdef Py_ssize_t i
-    cdef size_t key
-    for per_node in _side.values():
-        for entry in (<dict>per_node).values():
-            fn = PyList_GET_ITEM(entry, 2)
-            if PyFunction_Check(fn) or Py_TYPE(fn) is <PyTypeObject *>partial:
-                key = <size_t>fn
-                if key not in graph:
-                    graph[key] = [0, []]
-                    stack.append(key)
-                (<list>graph[key])[0] += 1    # the side table's reference
-    while stack:
-        key = stack.pop()
-        obj = <PyObject *>key
-        if PyFunction_Check(obj):
-            _explore_edge(graph, stack, key, PyFunction_GetClosure(obj))
-            _explore_edge(graph, stack, key, PyFunction_GetDefaults(obj))
-        elif PyCell_Check(obj):
-            _explore_edge(graph, stack, key, PyCell_GET(obj))
-        elif PyTuple_Check(obj):
-            for i in range(PyTuple_GET_SIZE(obj)):
-                _explore_edge(graph, stack, key, PyTuple_GET_ITEM(obj, i))
-        elif PyList_Check(obj):
-            for i in range(PyList_GET_SIZE(obj)):
-                _explore_edge(graph, stack, key, PyList_GET_ITEM_PTR(obj, i))
-        elif Py_TYPE(obj) is <PyTypeObject *>partial:
-            _explore_edge(graph, stack, key, <PyObject *>(<object>obj).func)
-            _explore_edge(graph, stack, key, <PyObject *>(<object>obj).args)
-    return graph
-
-
-cdef list _closure_held_handles(dict graph):
-    """The handles of graph that nothing outside the tape's closures refers to.
-
-    As CPython's cycle collector does: an object referred to more often than
-    from within the graph is held from outside, and so is all it reaches."""
-    cdef list outside = [key for key, entry in graph.items()
-                         if Py_REFCNT(<PyObject *><size_t>key) > (<list>entry)[0]]
-    cdef set reached = set(outside)
-    while outside:
-        for child in (<list>graph[outside.pop()])[1]:
-            if child not in reached:
-                reached.add(child)
-                outside.append(child)
-    return [<object><PyObject *><size_t>key for key in graph
-            if key not in reached and Py_TYPE(<PyObject *><size_t>key) is <PyTypeObject *>Value]
-
-
-cdef bint _root_handles_of_live_closures(dict graph) except -1:
-    """A handle that a closure of a live node reaches must stay valid: if its
-    node is not live, it becomes a root again. True if any did."""
-    cdef bint rooted = False
-    cdef tg_segment *segment
-    cdef Value v
-    cdef list stack
-    cdef set seen
-    for key, per_node in _side.items():
-        segment = <tg_segment *><size_t>key
-        for index, entry in (<dict>per_node).items():
-            fn = PyList_GET_ITEM(entry, 2)
-            if <size_t>fn not in graph or not segment.nodes[<Py_ssize_t>index].flags & TG_LIVE:
-                continue
-            stack, seen = [<size_t>fn], set()
-            while stack:
-                address = stack.pop()
-                if address in seen:
-                    continue
-                seen.add(address)
-                if Py_TYPE(<PyObject *><size_t>address) is <PyTypeObject *>Value:
-                    v = <Value><PyObject *><size_t>address
-                    if v.node is not NULL and v.node.flags & TG_WEAK_HANDLE \
-                            and not v.node.flags & TG_LIVE:
-                        v.node.flags &= ~TG_WEAK_HANDLE
-                        rooted = True
-                stack.extend((<list>graph[address])[1])
-    return rooted
-
-
-cdef Py_ssize_t _collect() except -1:
-    """Frees what no handle reaches. Runs at safe points: between operations."""
-    global _collect_due, _collecting, _collect_at, _collect_leaves_at, _sweep_owner
-    cdef size_t freed
-    cdef Value v
-    if _collecting:
-        return 0
-    # The sweep lock keeps sweeps off the tape while this walks it: the release
-    # callbacks run Python code, during which other threads may run.
-    if not PyThread_acquire_lock(_sweep_lock, NOWAIT_LOCK):
-        _collect_due = True
-        return 0
-    _collect_due = False
-    _collecting = True
-    _sweep_owner = PyThread_get_thread_ident()
-    gc_was_enabled = gc.isenabled()
-    try:
-        held = []
-        if _side:
-            # no finalizer may change the closures while their references are counted
-            gc.disable()
-            graph = _closure_graph()
-            held = _closure_held_handles(graph)
-            for v in held:
-                v.node.flags |= TG_WEAK_HANDLE
-        tg_tape_mark(&_tape)
-        while held and _root_handles_of_live_closures(graph):
-            tg_tape_mark(&_tape)
-        for v in held:
-            if v.node.flags & TG_LIVE:
-                v.node.flags &= ~TG_WEAK_HANDLE
-            else:
-                # only dead closures refer to it: it goes with them
-                v.node.handle = NULL
-                v.node = NULL
-        if gc_was_enabled:
-            gc.enable()
-        freed = tg_tape_sweep(&_tape, _release_side, NULL)
-    finally:
-        _collecting = False
-        _sweep_owner = 0
-        PyThread_release_lock(_sweep_lock)
-        if gc_was_enabled:
-            gc.enable()
-    _collect_at = 2 * _tape.nsegments + 16
-    _collect_leaves_at = 2 * _tape.nleaf_segments + 16
-    return freed
-
-
-def collect():
-    """Frees now the tape segments no live Value reaches; returns how many.
-
-    Not needed for bounded memory (the tape collects as it grows) but useful
-    after dropping a large graph, or before measuring memory.
-    """
-    return _collect()
-
-
-def tape_stats():
-    """What the tape holds now: segments of operations and of leaves, nodes in
-    use, and the sizes of a segment and of a node."""
-    cdef tg_segment *segment
-    cdef size_t nodes = 0, leaves = 0
-    cdef uint32_t i
-    segment = _tape.tail
-    while segment is not NULL:
-        nodes += segment.count
-        segment = segment.prev
-    segment = _tape.leaf_tail
-    while segment is not NULL:
-        for i in range(segment.count):
-            leaves += segment.nodes[i].op != TG_FREE_SLOT
-        segment = segment.prev
-    return {"segments": _tape.nsegments + _tape.nleaf_segments,
-            "leaf_segments": _tape.nleaf_segments, "nodes": nodes + leaves, "leaves": leaves,
-            "segment_capacity": TG_SEGMENT_CAPACITY, "node_bytes": sizeof(tg_node)}
-
-
-cdef dict _side_of(tg_node *node):
-    cdef tg_segment *segment = tg_node_segment(node)
-    segment.has_side_data = 1
-    key = <size_t>segment
-    data = _side.get(key)
-    if data is None:
-        data = _side[key] = {}
-    return data
-
-
-cdef object _side_get(tg_node *node, int slot):
-    """slot 0: label, 1: op name, 2: closure; None when unset."""
-    data = _side.get(<size_t>tg_node_segment(node))
-    if data is None:
-        return None
-    entry = (<dict>data).get(node.index)
-    return None if entry is None else (<list>entry)[slot]
-
-
-cdef void _side_forget(tg_node *node) except *:
-    data = _side.get(<size_t>tg_node_segment(node))
-    if data is not None:
-        (<dict>data).pop(node.index, None)
-
-
-cdef void _side_set(tg_node *node, int slot, object value) except *:
-    data = _side_of(node)
-    entry = data.get(node.index)
-    if entry is None:
-        entry = data[node.index] = [None, None, None]
-    (<list>entry)[slot] = value
+include "_collect.pxi"
 
 
 # ------------------------------------------------------------ conversions
@@ -368,6 +114,9 @@ cdef inline int _as_number(object x, double *out) except -1:
     if type(x) is int:        # before the ABC checks, which cost more than the op
         out[0] = float(x)
         return INTEGER
+    if isinstance(x, float):  # numpy's float64 is one: no ABC check for it
+        out[0] = <double>x
+        return FLOAT
     if isinstance(x, numbers.Integral):
         out[0] = float(x)
         return INTEGER
@@ -405,12 +154,14 @@ cdef inline int _check(Value v) except -1:
     return 0
 
 
+
 # ------------------------------------------------------------- recording
 
-cdef inline Value _handle(tg_node *node):
-    """A new handle onto node, which has none alive. A safe point to collect:
-    everything the caller still needs is reachable from this handle."""
+cdef inline Value _new_handle(tg_node *node):
+    """The handle of a node just recorded. A safe point to collect: everything
+    the caller still needs is reachable from this handle."""
     cdef Value v = Value.__new__(Value)
+    PyObject_GC_UnTrack(v)     # it holds no Python object until it gets data
     v.node = node
     node.handle = <void *>v
     if _collect_due:
@@ -419,10 +170,36 @@ cdef inline Value _handle(tg_node *node):
 
 
 cdef Value _handle_of(tg_node *node):
-    """The live handle of node, or a new one: identity holds while one lives."""
+    """The live handle of node, or a new one: identity holds while one lives.
+    The handle holds its node's data again, if the tape kept it."""
+    cdef Value v
     if node.handle is not NULL:
-        return <Value>node.handle
-    return _handle(node)
+        v = <Value>node.handle
+    else:
+        v = _new_handle(node)
+    if v.side is None and _kept and <size_t>node in _kept:
+        v.side = _take_kept(node)
+        if v.side.attrs is not None:
+            v.attrs = <PyObject *>v.side.attrs
+        if not PyObject_GC_IsTracked(v):
+            PyObject_GC_Track(v)
+    return v
+
+
+cdef _NodeData _take_kept(tg_node *node):
+    """Takes node's data from the tape. The cycle collector finalizes an object
+    once: data it has seen goes on in a fresh _NodeData, so that it can see
+    the next cycle too."""
+    cdef _NodeData data = _kept.pop(<size_t>node)
+    cdef _NodeData fresh
+    if not data.finalized:
+        return data
+    fresh = _NodeData.__new__(_NodeData)
+    fresh.node = node
+    fresh.label, fresh.op_name, fresh.backward, fresh.attrs = \
+        data.label, data.op_name, data.backward, data.attrs
+    data.node = NULL
+    return fresh
 
 
 cdef inline tg_node *_constant(double x, bint is_int) except NULL:
@@ -446,21 +223,68 @@ cdef inline tg_node *_record_node(uint8_t op, double data, const double *local, 
     return node
 
 
-cdef inline tg_node *_binary_node(uint8_t op, tg_node *a, tg_node *b) except NULL:
-    """a + b or a * b. Records nothing if it raises."""
-    cdef double out
-    cdef double[2] local
-    cdef bint is_int = a.flags & b.flags & TG_INT_DATA
-    if op == TG_OP_ADD:
-        tg_add(a.data, b.data, &out, local)
-    else:
-        tg_mul(a.data, b.data, &out, local)
+cdef inline int _check_int_result(bint is_int, double out) except -1:
     if is_int and not isfinite(out):
         raise OverflowError("integer result too large for a float: tapegrad holds "
                             "micrograd's ints as doubles")
+    return 0
+
+
+cdef inline tg_node *_binary_node(uint8_t op, tg_node *a, tg_node *b) except NULL:
+    """a + b or a * b of two Values. Records nothing if it raises."""
+    cdef double out
+    cdef double[2] local = [0.0, 0.0]
+    cdef int deferred
+    cdef bint is_int = a.flags & b.flags & TG_INT_DATA
+    tg_op_forward(op, a.data, b.data, &out, local, &deferred)
+    _check_int_result(is_int, out)
     cdef tg_node *node = _record_node(op, out, local, 2, a, b)
     _mark_int(node, is_int)
     return node
+
+
+cdef inline tg_node *_const_node(uint8_t op, tg_node *a, double c, bint c_is_int) except NULL:
+    """a + c or a * c for a Python number c, folded into one node: micrograd's
+    Value(c) leaf is made only if someone asks for it (_prev)."""
+    cdef double out
+    cdef double[2] local = [0.0, 0.0]
+    cdef int deferred
+    cdef bint is_int = a.flags & TG_INT_DATA and c_is_int
+    if op == TG_OP_ADD:
+        op = TG_OP_ADD_INT_CONST if c_is_int else TG_OP_ADD_CONST
+    else:
+        op = TG_OP_MUL_INT_CONST if c_is_int else TG_OP_MUL_CONST
+    tg_op_forward(op, a.data, c, &out, local, &deferred)
+    _check_int_result(is_int, out)
+    cdef tg_node *node = _record_node(op, out, local, 1, a, NULL)
+    _mark_int(node, is_int)
+    return node
+
+
+cdef int _unfold(tg_node *node) except -1:
+    """Gives a folded constant the leaf micrograd made for it, with the
+    gradient micrograd would have given it, and makes the node a plain two
+    parent '+' or '*' onto it."""
+    cdef uint8_t op = node.op
+    cdef bint added = op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
+    cdef double c = node.local[1] if added else node.local[0]
+    cdef double derivative = 1.0 if added else node.local[1]
+    cdef tg_node *leaf = _push_leaf()
+    leaf.data = c
+    _mark_int(leaf, op == TG_OP_ADD_INT_CONST or op == TG_OP_MUL_INT_CONST)
+    leaf.grad = derivative * node.grad
+    cdef bint locked = _lock_tape()
+    node.up.parent[1] = leaf
+    node.local[1] = derivative
+    node.op = TG_OP_ADD if added else TG_OP_MUL
+    node.nparents = 2
+    _unlock_tape(locked)
+    return 0
+
+
+cdef inline bint _is_folded(tg_node *node) noexcept:
+    return (node.op == TG_OP_ADD_CONST or node.op == TG_OP_ADD_INT_CONST
+            or node.op == TG_OP_MUL_CONST or node.op == TG_OP_MUL_INT_CONST)
 
 
 cdef object _binary(uint8_t op, Value a, object other):
@@ -469,11 +293,11 @@ cdef object _binary(uint8_t op, Value a, object other):
     _check(a)
     if isinstance(other, Value):
         _check(<Value>other)
-        return _handle(_binary_node(op, a.node, (<Value>other).node))
+        return _new_handle(_binary_node(op, a.node, (<Value>other).node))
     kind = _as_number(other, &c)
     if kind == NOT_A_NUMBER:
         return NotImplemented
-    return _handle(_binary_node(op, a.node, _constant(c, kind == INTEGER)))
+    return _new_handle(_const_node(op, a.node, c, kind == INTEGER))
 
 
 cdef inline object _add(Value a, object other):
@@ -496,17 +320,17 @@ cdef Value _pow_const(Value a, double e, bint int_exponent):
     cdef double out = 0.0
     cdef double[2] local = [0.0, 0.0]
     cdef int status, deferred = TG_OK
+    cdef uint8_t op = TG_OP_POW_INT if int_exponent else TG_OP_POW_CONST
     cdef tg_node *node
     _check(a)
-    status = tg_pow_const(a.node.data, e, &out, local, &deferred)
+    status = tg_op_forward(op, a.node.data, e, &out, local, &deferred)
     if status != TG_OK:
         _raise(status, f"{a.node.data!r} ** {e!r}")
-    node = _record_node(TG_OP_POW_INT if int_exponent else TG_OP_POW_CONST,
-                        out, local, 1, a.node, NULL)
+    node = _record_node(op, out, local, 1, a.node, NULL)
     node.local[1] = e  # for its name
     _mark_int(node, a.node.flags & TG_INT_DATA and int_exponent and e >= 0)
     _defer(node, deferred)
-    return _handle(node)
+    return _new_handle(node)
 
 
 cdef Value _pow(Value a, Value b):
@@ -516,55 +340,45 @@ cdef Value _pow(Value a, Value b):
     cdef tg_node *node
     _check(a)
     _check(b)
-    status = tg_pow(a.node.data, b.node.data, &out, local, &deferred)
+    status = tg_op_forward(TG_OP_POW, a.node.data, b.node.data, &out, local, &deferred)
     if status != TG_OK:
         _raise(status, f"{a.node.data!r} ** {b.node.data!r}")
     node = _record_node(TG_OP_POW, out, local, 2, a.node, b.node)
     _mark_int(node, a.node.flags & b.node.flags & TG_INT_DATA and b.node.data >= 0)
     _defer(node, deferred)
-    return _handle(node)
+    return _new_handle(node)
 
 
 cdef Value _unary(Value a, uint8_t op):
     cdef tg_node *node
     cdef double out = 0.0
     cdef double[2] local = [0.0, 0.0]
-    cdef int status
+    cdef int status, deferred
     cdef double x
     _check(a)
     x = a.node.data
-    if op == TG_OP_RELU:
-        status = tg_relu(x, &out, local)
-    elif op == TG_OP_TANH:
-        status = tg_tanh(x, &out, local)
-    elif op == TG_OP_EXP:
-        status = tg_exp(x, &out, local)
-    elif op == TG_OP_LOG:
-        status = tg_log(x, &out, local)
-    else:
-        status = tg_sigmoid(x, &out, local)
+    status = tg_op_forward(op, x, 0.0, &out, local, &deferred)
     if status != TG_OK:
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
     node = _record_node(op, out, local, 1, a.node, NULL)
     if op == TG_OP_RELU:
         # micrograd's relu: the int 0 if x < 0 else x itself
         _mark_int(node, x < 0 or a.node.flags & TG_INT_DATA)
-    return _handle(node)
+    return _new_handle(node)
 
 
 def weighted_sum(w, x, Value start not None):
     """``sum((wi*xi for wi, xi in zip(w, x)), start)``, recorded natively.
 
     The tape gets the very nodes micrograd's expression makes (a '*' node and
-    then a '+' node per term, a constant leaf per plain number), with the same
-    values, but no handle is made for the intermediate nodes. Inputs other
-    than Values and real numbers take the plain Python expression.
+    then a '+' node per term, a plain number folded into its '*'), with the
+    same values, but no handle is made for the intermediate nodes. Inputs
+    other than Values and real numbers take the plain Python expression.
     """
     cdef Py_ssize_t i, n
     cdef double *numbers
     cdef int *kinds
     cdef tg_node *acc
-    cdef tg_node *operand
     cdef tg_node *product
     _check(start)
     ws = tuple(w)
@@ -591,10 +405,10 @@ def weighted_sum(w, x, Value start not None):
         acc = start.node
         for i in range(n):
             if kinds[i] == NOT_A_NUMBER:
-                operand = (<Value>xs[i]).node
+                product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, (<Value>xs[i]).node)
             else:
-                operand = _constant(numbers[i], kinds[i] == INTEGER)
-            product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, operand)
+                product = _const_node(TG_OP_MUL, (<Value>ws[i]).node, numbers[i],
+                                      kinds[i] == INTEGER)
             acc = _binary_node(TG_OP_ADD, acc, product)
         return _handle_of(acc)
     finally:
@@ -602,18 +416,7 @@ def weighted_sum(w, x, Value start not None):
         free(kinds)
 
 
-_OP_NAMES = {
-    TG_OP_LEAF: '', TG_OP_ADD: '+', TG_OP_MUL: '*', TG_OP_POW: '**',
-    TG_OP_RELU: 'ReLU', TG_OP_TANH: 'tanh', TG_OP_EXP: 'exp', TG_OP_LOG: 'log',
-    TG_OP_SIGMOID: 'sigmoid',
-}
-
-
 # ------------------------------------------------------------- the sweep
-
-cdef PyThread_type_lock _sweep_lock = PyThread_allocate_lock()
-cdef unsigned long _sweep_owner = 0
-
 
 cdef int _enter_sweep() except -1:
     """Sweeps run one at a time: they share the mark bits of the tape."""
@@ -651,10 +454,11 @@ cdef int _raise_local(tg_node *node) except -1:
 cdef int _sweep(tg_node *root) except -1:
     cdef tg_sweep sweep
     cdef tg_node *node
+    cdef _NodeData data
     _enter_sweep()
     try:
         root.grad = 1.0
-        tg_sweep_begin(&sweep, root)
+        tg_sweep_begin(&sweep, &_tape, root)
         while True:
             with nogil:
                 node = tg_sweep_run(&sweep)
@@ -662,7 +466,9 @@ cdef int _sweep(tg_node *root) except -1:
                 break
             if node.flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE):
                 _raise_local(node)
-            _side_get(node, 2)()
+            data = _data_of(node)
+            if data is not None and data.backward is not None:
+                data.backward()
     except BaseException:
         # leave no mark behind: the next sweep must start from a clean tape
         sweep.cleanup = 1
@@ -676,6 +482,19 @@ cdef int _sweep(tg_node *root) except -1:
 
 # ---------------------------------------------------------------- Value
 
+cdef int _set_data(Value v, object value) except -1:
+    cdef double x
+    cdef int kind
+    _check(v)
+    kind = _as_number(value, &x)
+    if kind == NOT_A_NUMBER:
+        raise TypeError(f"Value data must be a real number, not {type(value).__name__}")
+    v.node.data = 0.0 if kind == INTEGER and x == 0.0 else x
+    if (kind == INTEGER) != (v.node.flags & TG_INT_DATA != 0):
+        _set_flags(v.node, TG_INT_DATA, TG_INT_DATA if kind == INTEGER else 0)
+    return 0
+
+
 @cython.final
 @cython.freelist(1024)
 cdef class Value:
@@ -687,6 +506,10 @@ cdef class Value:
     it (a Python call per such node: the slow path).
     """
     cdef tg_node *node
+    cdef _NodeData side     # the node's Python data, if it has any: see _NodeData
+    # side.attrs, borrowed, where Python's own attribute lookup finds it
+    # (tp_dictoffset): methods keep their fast path. NULL for most handles.
+    cdef PyObject *attrs
 
     def __init__(self, data, _children=(), _op='', label=''):
         cdef double x
@@ -696,6 +519,8 @@ cdef class Value:
         cdef int kind
         if self.node is not NULL:
             raise RuntimeError("Value.__init__ called on an initialised Value")
+        if self.side is None:
+            PyObject_GC_UnTrack(self)
         if isinstance(data, Value):
             raise TypeError("Value data must be a real number, not Value (use its .data)")
         kind = _as_number(data, &x)
@@ -703,11 +528,14 @@ cdef class Value:
             raise TypeError(f"Value data must be a real number (int or float), "
                             f"not {type(data).__name__}")
         parents = []
+        seen = set()    # micrograd's set(_children), in the order given
         for child in _children:
             if not isinstance(child, Value):
                 raise TypeError(f"Value _children must be Values, not {type(child).__name__}")
             _check(<Value>child)
-            if child not in parents:
+            key = <size_t>(<Value>child).node
+            if key not in seen:
+                seen.add(key)
                 parents.append(child)
         n = len(parents)
         nodes = <tg_node **>malloc(max(n, 1) * sizeof(tg_node *))
@@ -729,13 +557,15 @@ cdef class Value:
         self.node = node
         node.handle = <void *>self
         if _op:
-            _side_set(node, 1, _op)
+            _data_for(self).op_name = _op
         if label:
-            _side_set(node, 0, label)
+            _data_for(self).label = label
 
     def __dealloc__(self):
         if self.node is not NULL and self.node.handle == <void *>self:
             self.node.handle = NULL
+            if self.side is not None:
+                _keep(self.node, self.side)   # the tape keeps it for the node
 
     # -- data and gradient
 
@@ -748,15 +578,7 @@ cdef class Value:
 
     @data.setter
     def data(self, value):
-        cdef double x
-        cdef int kind
-        _check(self)
-        kind = _as_number(value, &x)
-        if kind == NOT_A_NUMBER:
-            raise TypeError(f"Value data must be a real number, not {type(value).__name__}")
-        self.node.data = x
-        self.node.flags &= ~TG_INT_DATA
-        _mark_int(self.node, kind == INTEGER)
+        _set_data(self, value)
 
     @property
     def grad(self):
@@ -774,13 +596,32 @@ cdef class Value:
     @property
     def label(self):
         _check(self)
-        label = _side_get(self.node, 0)
-        return '' if label is None else label
+        data = _data_of(self.node)
+        return '' if data is None or data.label is None else data.label
 
     @label.setter
     def label(self, value):
         _check(self)
-        _side_set(self.node, 0, value)
+        _data_for(self).label = value
+
+    # -- attributes of the user's own, as micrograd's Value takes them
+
+    def __setattr__(self, name, value):
+        cdef _NodeData data
+        if name == 'data':      # the optimizer's path first
+            _set_data(self, value)
+        elif name in _PROPERTIES:
+            PyObject_GenericSetAttr(self, name, <PyObject *>value)
+        else:
+            _check(self)
+            data = _data_for(self)
+            if data.attrs is None:
+                data.attrs = {}
+            self.attrs = <PyObject *>data.attrs
+            data.attrs[name] = value
+
+    def __delattr__(self, name):
+        PyObject_GenericSetAttr(self, name, NULL)
 
     # -- the graph
 
@@ -789,6 +630,8 @@ cdef class Value:
         """The parents, as the very handle objects while they are alive."""
         cdef uint32_t k
         _check(self)
+        if _is_folded(self.node):
+            _unfold(self.node)
         parents = set()
         for k in range(self.node.nparents):
             parents.add(_handle_of(tg_node_parent(self.node, k)))
@@ -798,29 +641,34 @@ cdef class Value:
     def _op(self):
         _check(self)
         cdef tg_node *node = self.node
-        name = _side_get(node, 1)
-        if name is not None:
-            return name
+        data = _data_of(node)
+        if data is not None and data.op_name is not None:
+            return data.op_name
         if node.op == TG_OP_POW_INT:
             return f"**{int(node.local[1])}"
         if node.op == TG_OP_POW_CONST:
             return f"**{node.local[1]}"
-        return _OP_NAMES.get(node.op, '')
+        return _OP_NAMES[node.op] if node.op < TG_OP_COUNT else ''
+
+    @_op.setter
+    def _op(self, value):
+        _check(self)
+        _data_for(self).op_name = value
 
     @property
     def _backward(self):
         """This node's local backward step, as a callable (micrograd's closure)."""
         _check(self)
-        closure = _side_get(self.node, 2)
-        return self._local_backward if closure is None else closure
+        data = _data_of(self.node)
+        return self._local_backward if data is None or data.backward is None else data.backward
 
     @_backward.setter
     def _backward(self, fn):
         _check(self)
         if not callable(fn):
             raise TypeError(f"_backward must be callable, not {type(fn).__name__}")
-        _side_set(self.node, 2, fn)
-        self.node.flags |= TG_CUSTOM | TG_HAS_CLOSURE
+        _data_for(self).backward = fn
+        _set_flags(self.node, 0, TG_CUSTOM | TG_HAS_CLOSURE)
 
     def _local_backward(self):
         """Adds local gradient x this grad into each parent's grad, once."""
@@ -911,7 +759,7 @@ cdef class Value:
         kind = _as_number(other, &c)
         if kind == NOT_A_NUMBER:
             return NotImplemented
-        return _pow(_handle(_constant(c, kind == INTEGER)), self)
+        return _pow(_new_handle(_constant(c, kind == INTEGER)), self)
 
     def relu(self):
         return _unary(self, TG_OP_RELU)
@@ -938,6 +786,20 @@ cdef class Value:
         if self.node is NULL:
             return "Value(<uninitialised>)"
         return f"Value(data={self.node.data}, grad={self.node.grad})"
+
+
+_PROPERTIES = frozenset(name for name, kind in vars(Value).items() if hasattr(kind, '__set__'))
+
+
+cdef _set_dict_offset():
+    """Python's attribute lookup reads a handle's attributes at Value.attrs."""
+    cdef Value probe = Value.__new__(Value)
+    cdef Py_ssize_t offset = <char *>&probe.attrs - <char *><PyObject *>probe
+    (<PyTypeObject *>Value).tp_dictoffset = offset
+    PyType_Modified(<PyTypeObject *>Value)
+
+
+_set_dict_offset()
 
 
 def _rebuild(data, grad, label):

@@ -37,7 +37,6 @@ cdef extern from "tg_tape.h" nogil:
         tg_segment *prev
         tg_segment *next
         uint32_t count
-        uint8_t has_side_data
         tg_node nodes[1]
 
     ctypedef struct tg_tape:
@@ -51,8 +50,6 @@ cdef extern from "tg_tape.h" nogil:
     enum:
         TG_FREE_SLOT
 
-    ctypedef void (*tg_release_fn)(tg_segment *segment, int dead, void *context) noexcept
-
     ctypedef struct tg_sweep:
         size_t pending
         int cleanup
@@ -62,19 +59,25 @@ cdef extern from "tg_tape.h" nogil:
     tg_node *tg_tape_push(tg_tape *tape)
     tg_node *tg_tape_push_leaf(tg_tape *tape)
     void tg_tape_mark(tg_tape *tape)
-    size_t tg_tape_sweep(tg_tape *tape, tg_release_fn release, void *context)
+    size_t tg_tape_sweep(tg_tape *tape)
     tg_segment *tg_node_segment(const tg_node *node)
     tg_node *tg_node_parent(const tg_node *node, uint32_t k)
     int tg_node_set_parents(tg_node *node, tg_node **parents, uint32_t n)
-    void tg_sweep_begin(tg_sweep *sweep, tg_node *root)
+    void tg_sweep_begin(tg_sweep *sweep, tg_tape *tape, tg_node *root)
     tg_node *tg_sweep_run(tg_sweep *sweep)
 
 
+# The op codes are declared by the table in tg_ops.h; only the names used here are listed.
 cdef extern from "tg_ops.h" nogil:
-    enum tg_op:
+    enum:
+        TG_OP_COUNT
         TG_OP_LEAF
         TG_OP_ADD
         TG_OP_MUL
+        TG_OP_ADD_CONST
+        TG_OP_ADD_INT_CONST
+        TG_OP_MUL_CONST
+        TG_OP_MUL_INT_CONST
         TG_OP_POW_CONST
         TG_OP_POW_INT
         TG_OP_POW
@@ -85,13 +88,6 @@ cdef extern from "tg_ops.h" nogil:
         TG_OP_SIGMOID
         TG_OP_CUSTOM
 
-    int tg_add(double a, double b, double *out, double *local)
-    int tg_mul(double a, double b, double *out, double *local)
+    const char *tg_op_name(int op)
+    int tg_op_forward(int op, double x, double y, double *out, double *local, int *deferred)
     int tg_pow_value(double x, double e, double *out)
-    int tg_pow_const(double x, double e, double *out, double *local, int *deferred)
-    int tg_pow(double a, double b, double *out, double *local, int *deferred)
-    int tg_relu(double x, double *out, double *local)
-    int tg_tanh(double x, double *out, double *local)
-    int tg_exp(double x, double *out, double *local)
-    int tg_log(double x, double *out, double *local)
-    int tg_sigmoid(double x, double *out, double *local)
