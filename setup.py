@@ -35,5 +35,7 @@ setup(
         extensions,
         compiler_directives={"language_level": "3"},
         annotate=os.environ.get("TAPEGRAD_ANNOTATE") == "1",
+        # the .pxi of _tensor_engine/ cimport tapegrad's .pxd files by package path
+        include_path=["src"],
     ),
 )

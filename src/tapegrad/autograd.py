@@ -99,8 +99,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = (None,) * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = (grad_outputs,)
-    capture = {i: t for i, t in enumerate(inputs)}
+    # an input given twice gets its gradient twice: collected once, under its first index
+    first = {}
+    for i, t in enumerate(inputs):
+        first.setdefault(id(t), i)
+    capture = {i: inputs[i] for i in first.values()}
     found = run_backward(outputs, tuple(grad_outputs), bool(retain_graph), None, capture)
+    found = {i: found[first[id(t)]] for i, t in enumerate(inputs) if first[id(t)] in found}
     results = []
     for i, t in enumerate(inputs):
         if i not in found:

@@ -63,9 +63,8 @@ cdef list _reachable(list roots):
 
 
 cdef object _writable(object g):
-    """g as an array user code may write into (a hook, a Function's backward)."""
-    if type(g) is _ndarray and g.flags.writeable and g.flags.owndata:
-        return g
+    """g as an array user code may write into (a hook, a Function's backward): its own
+    copy, since the gradient may be shared (add passes one array to both inputs)."""
     return np.array(g, copy=True)
 
 
@@ -90,8 +89,6 @@ cdef void _lock_grads() noexcept:
 
 cdef void _add_to_grad(TensorBase t, object g) except *:
     """t.grad += g, atomically: numpy's += releases the GIL, and two threads may add."""
-    if t._hooks is not None and t._grad_fn is None:
-        g = _run_hooks(t._hooks, g)
     g = _cast_array(g, t._data.dtype)
     if g.shape != t._data.shape:
         g = np.broadcast_to(g, t._data.shape)
@@ -173,6 +170,7 @@ def run_backward(tuple outputs, tuple grads, bint retain_graph, inputs=None, cap
                    else id(t)] = id(t)
             targets[id(t)] = t
 
+    retained = {}            # id -> (non-leaf that called retain_grad(), its gradient)
     pending = {}             # node -> its summed incoming gradient, this call's own
     collected = {}           # key -> summed gradient (leaves, retained, inputs, captures)
     roots = []
@@ -198,11 +196,11 @@ def run_backward(tuple outputs, tuple grads, bint retain_graph, inputs=None, cap
             key = wanted.get(id(node))
             if key is not None:
                 collected[key] = _summed(collected.get(key), g)
-        elif node.retain is not None:
+        if node.retain is not None:
             target = node.retain()
             if target is not None:
-                targets[id(target)] = target
-                collected[id(target)] = _summed(collected.get(id(target)), g)
+                retained[id(target)] = (target, _summed(
+                    retained[id(target)][1] if id(target) in retained else None, g))
         grads_in = node.apply(g)
         if not retain_graph:
             node.release()
@@ -218,9 +216,22 @@ def run_backward(tuple outputs, tuple grads, bint retain_graph, inputs=None, cap
             else:           # a leaf tensor (or a subclass: Parameter)
                 _collect_leaf(<TensorBase>edge, gi, wanted, collected, targets)
     g = gi = grads_in = None    # so that a collected gradient's only owner is collected
+    # the sweep succeeded; the leaves' hooks run (and may still raise) before any .grad changes
+    if capture is not None:
+        for key, t in capture.items():
+            if key in collected and (<TensorBase>t)._hooks is not None \
+                    and (<TensorBase>t)._grad_fn is None:
+                collected[key] = _run_hooks((<TensorBase>t)._hooks, collected[key])
+    else:
+        for key in list(collected):
+            t = targets[key]
+            if (<TensorBase>t)._hooks is not None and (<TensorBase>t)._grad_fn is None:
+                collected[key] = _run_hooks((<TensorBase>t)._hooks, collected[key])
+    while retained:
+        _, (t, g) = retained.popitem()
+        _add_to_grad(<TensorBase>t, g)
     if capture is not None:
         return collected
-    # the sweep succeeded: now the gradients go into .grad
     while collected:
         key, g = collected.popitem()
         _add_to_grad(<TensorBase>targets[key], g)

@@ -62,6 +62,9 @@ cdef TensorBase _inplace_binary(Op op, object ufunc, TensorBase a, object other,
     inputs = (a, b)
     recording = _grad_enabled() and (a._requires_grad or _needs_grad(b))
     old = x.copy() if recording and _reads_self(op, inputs) else None
+    if recording and isinstance(y, np.ndarray) and np.may_share_memory(x, y):
+        # other is (a view of) what is being written: its vjp needs the old values
+        y = y.copy()
     if true_division:
         with np.errstate(divide='ignore', invalid='ignore'):
             ufunc(x, y, out=x, casting='unsafe')
