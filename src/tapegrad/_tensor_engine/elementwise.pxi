@@ -28,12 +28,15 @@ cdef TensorBase _unary(Unary f, TensorBase a):
         if f.keeps_integers:
             return _wrap(f.forward(x), None)
         x = x.astype(_default_dtype)
+    return _record(f.op, _cast_array(np.asarray(_forward(f, x)), x.dtype), (a,))
+
+
+cdef object _forward(Unary f, object x):
+    """f's forward of x, with numpy's errors muted for the ops that may warn."""
     if f.quiet:
         with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
-            out = f.forward(x)
-    else:
-        out = f.forward(x)
-    return _record(f.op, _cast_array(np.asarray(out), x.dtype), (a,))
+            return f.forward(x)
+    return f.forward(x)
 
 
 def _unary_op(name, grad_fn, forward, vjp, **options):

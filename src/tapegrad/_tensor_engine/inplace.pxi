@@ -90,11 +90,7 @@ cdef TensorBase _inplace_unary(Unary f, TensorBase a):
     inputs = (a,)
     recording = _grad_enabled() and a._requires_grad
     old = x.copy() if recording and _reads_self(f.op, inputs) else None
-    if f.quiet:
-        with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
-            x[...] = f.forward(x)
-    else:
-        x[...] = f.forward(x)
+    x[...] = _forward(f, x)
     _bump(a)
     if recording:
         _record_inplace(f.op, a, inputs, (old,), ())

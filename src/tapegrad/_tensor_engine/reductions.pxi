@@ -123,20 +123,20 @@ def min_op(input, dim=None, keepdim=False):
     return _extreme(_as_tensor(input), dim, keepdim, False)
 
 
-def argmax(input, dim=None, keepdim=False):
+cdef TensorBase _arg_extreme(object fn, object input, object dim, bint keepdim):
     x = _as_tensor(input)._data
     if dim is None:
-        return _wrap(np.asarray(np.argmax(x), dtype=np.int64), None)
-    return _wrap(np.asarray(np.argmax(x, axis=_dim(dim, x.ndim), keepdims=keepdim),
-                            dtype=np.int64), None)
+        return _wrap(np.asarray(fn(x), dtype=np.int64), None)
+    return _wrap(np.asarray(fn(x, axis=_dim(dim, x.ndim), keepdims=keepdim), dtype=np.int64),
+                 None)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _arg_extreme(np.argmax, input, dim, keepdim)
 
 
 def argmin(input, dim=None, keepdim=False):
-    x = _as_tensor(input)._data
-    if dim is None:
-        return _wrap(np.asarray(np.argmin(x), dtype=np.int64), None)
-    return _wrap(np.asarray(np.argmin(x, axis=_dim(dim, x.ndim), keepdims=keepdim),
-                            dtype=np.int64), None)
+    return _arg_extreme(np.argmin, input, dim, keepdim)
 
 
 SOFTMAX = Op("SoftmaxBackward0", ("self",), ("axis",), quiet=True,
