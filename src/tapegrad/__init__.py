@@ -5,6 +5,7 @@ Tensor, follows PyTorch's autograd conventions, so tutorial code runs with
 ``import tapegrad as torch``.
 """
 from tapegrad import autograd, nn, optim, utils, viz
+from tapegrad import linalg  # noqa: E402  (torch.linalg's norms)
 from tapegrad._tensor import (Device, Size, Tensor, bool_, cat, enable_grad, float32,
                               float64, int32, int64, is_grad_enabled, log_softmax, matmul,
                               inference_mode, no_grad, set_grad_enabled, softmax, stack, where)
@@ -28,5 +29,5 @@ __all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
            "zeros_like", "ones_like", "rand_like", "randn_like", "from_numpy", "manual_seed",
            "device", "Device", "Size", "is_tensor", "float32", "float64", "int32", "int64",
-           "bool", "float", "double", "long", *_function_names]
+           "bool", "float", "double", "long", "linalg", *_function_names]
 __version__ = "0.1.0"

@@ -37,6 +37,52 @@ min = _function_of("min")
 argmax = _function_of("argmax")
 argmin = _function_of("argmin")
 
+# math functions and reductions (issue 12, math)
+sin = _function_of("sin")
+cos = _function_of("cos")
+tan = _function_of("tan")
+asin = _function_of("asin")
+acos = _function_of("acos")
+atan = _function_of("atan")
+arcsin = _function_of("arcsin")
+arccos = _function_of("arccos")
+arctan = _function_of("arctan")
+sinh = _function_of("sinh")
+cosh = _function_of("cosh")
+exp2 = _function_of("exp2")
+expm1 = _function_of("expm1")
+log2 = _function_of("log2")
+log10 = _function_of("log10")
+log1p = _function_of("log1p")
+sign = _function_of("sign")
+floor = _function_of("floor")
+ceil = _function_of("ceil")
+round = _function_of("round")
+trunc = _function_of("trunc")
+frac = _function_of("frac")
+reciprocal = _function_of("reciprocal")
+rsqrt = _function_of("rsqrt")
+square = _function_of("square")
+erf = _function_of("erf")
+maximum = _function_of("maximum")
+minimum = _function_of("minimum")
+fmod = _function_of("fmod")
+remainder = _function_of("remainder")
+atan2 = _function_of("atan2")
+arctan2 = _function_of("arctan2")
+prod = _function_of("prod")
+cumsum = _function_of("cumsum")
+logsumexp = _function_of("logsumexp")
+amax = _function_of("amax")
+amin = _function_of("amin")
+all = _function_of("all")
+any = _function_of("any")
+var = _function_of("var")
+std = _function_of("std")
+norm = _function_of("norm")
+sort = _function_of("sort")
+topk = _function_of("topk")
+
 # shapes
 reshape = _function_of("reshape")
 flatten = _function_of("flatten")
@@ -65,4 +111,10 @@ __all__ = [
     "max", "min", "argmax", "argmin", "reshape", "flatten", "transpose", "permute", "squeeze",
     "unsqueeze", "t", "add", "sub", "mul", "div", "pow", "neg", "mm", "clone", "detach",
     "numel", "allclose", "equal",
+    # math functions and reductions (issue 12, math)
+    "sin", "cos", "tan", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh",
+    "exp2", "expm1", "log2", "log10", "log1p", "sign", "floor", "ceil", "round", "trunc",
+    "frac", "reciprocal", "rsqrt", "square", "erf", "maximum", "minimum", "fmod", "remainder",
+    "atan2", "arctan2", "prod", "cumsum", "logsumexp", "amax", "amin", "all", "any", "var",
+    "std", "norm", "sort", "topk",
 ]

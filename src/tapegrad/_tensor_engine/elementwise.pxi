@@ -98,3 +98,125 @@ cdef TensorBase _cast(TensorBase a, object dtype, bint copy):
     if dtype.kind != 'f':
         return _wrap(out, None)
     return _record(TO_COPY, out, (a,))
+
+
+# ----------------------------------------------- math functions (issue 12)
+# Trigonometric, hyperbolic, exponents and logarithms, rounding, reciprocals and
+# erf. Each vjp is torch's derivative; the rounding ops' gradient is zero, as torch's.
+
+cdef double _LN2 = np.log(2.0)
+cdef double _LN10 = np.log(10.0)
+cdef double _TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
+
+sin = _unary_op("sin", "SinBackward0", np.sin, lambda grad, self: grad * np.cos(self),
+                quiet=True)
+cos = _unary_op("cos", "CosBackward0", np.cos, lambda grad, self: -grad * np.sin(self),
+                quiet=True)
+tan = _unary_op("tan", "TanBackward0", np.tan,
+                lambda grad, result: grad * (1 + result * result), quiet=True)
+# outside [-1, 1] asin and acos are NaN, and so are their gradients, as torch's
+asin = _unary_op("asin", "AsinBackward0", np.arcsin,
+                 lambda grad, self: grad / np.sqrt(1 - self * self), quiet=True)
+acos = _unary_op("acos", "AcosBackward0", np.arccos,
+                 lambda grad, self: -grad / np.sqrt(1 - self * self), quiet=True)
+atan = _unary_op("atan", "AtanBackward0", np.arctan,
+                 lambda grad, self: grad / (1 + self * self), quiet=True)
+sinh = _unary_op("sinh", "SinhBackward0", np.sinh, lambda grad, self: grad * np.cosh(self),
+                 quiet=True)
+cosh = _unary_op("cosh", "CoshBackward0", np.cosh, lambda grad, self: grad * np.sinh(self),
+                 quiet=True)
+
+exp2 = _unary_op("exp2", "Exp2Backward0", np.exp2,
+                 lambda grad, result: grad * result * _LN2, quiet=True)
+expm1 = _unary_op("expm1", "Expm1Backward0", np.expm1,
+                  lambda grad, result: grad * (result + 1), quiet=True)
+log2 = _unary_op("log2", "Log2Backward0", np.log2,
+                 lambda grad, self: grad / (self * _LN2), quiet=True)
+log10 = _unary_op("log10", "Log10Backward0", np.log10,
+                  lambda grad, self: grad / (self * _LN10), quiet=True)
+log1p = _unary_op("log1p", "Log1PBackward0", np.log1p,
+                  lambda grad, self: grad / (self + 1), quiet=True)
+
+reciprocal = _unary_op("reciprocal", "ReciprocalBackward0", np.reciprocal,
+                       lambda grad, result: -grad * result * result, quiet=True)
+rsqrt = _unary_op("rsqrt", "RsqrtBackward0", lambda x: 1 / np.sqrt(x),
+                  lambda grad, result: -0.5 * grad * result * result * result, quiet=True)
+from tapegrad._special import erf as _special_erf   # numpy has no erf
+
+erf = _unary_op("erf", "ErfBackward0", _special_erf,
+                lambda grad, self: grad * _TWO_OVER_SQRT_PI * np.exp(-self * self))
+
+
+def _zero_gradient(grad):
+    return np.zeros(grad.shape, grad.dtype)
+
+
+cdef str _type_name(object dtype):
+    """torch's C++ name of an integer or bool dtype, for its 'not implemented' errors."""
+    return {'int64': 'Long', 'int32': 'Int', 'int16': 'Short', 'int8': 'Char',
+            'uint8': 'Byte', 'bool': 'Bool'}.get(dtype.name, dtype.name)
+
+
+def _rounding(ufunc, kernel):
+    """The forward of a rounding op: integers are already round (torch keeps them
+    and their dtype); bool tensors are refused, as torch refuses them."""
+    def forward(x):
+        if x.dtype.kind == 'f':
+            return ufunc(x)
+        if x.dtype.kind == 'b':
+            raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+        return x.copy()
+    return forward
+
+
+def _sign(x):
+    if x.dtype.kind == 'b':
+        return x.copy()
+    out = np.sign(x)
+    if x.dtype.kind == 'f':
+        out[np.isnan(x)] = 0          # torch's sign of NaN is 0
+    return out
+
+
+def _frac(x):
+    if x.dtype.kind != 'f':
+        raise NotImplementedError(f'"frac_cpu" not implemented for \'{_type_name(x.dtype)}\'')
+    return x - np.trunc(x)
+
+
+sign = _unary_op("sign", "SignBackward0", _sign, _zero_gradient, keeps_integers=True)
+floor = _unary_op("floor", "FloorBackward0", _rounding(np.floor, "floor_vml_cpu"),
+                  _zero_gradient, keeps_integers=True)
+ceil = _unary_op("ceil", "CeilBackward0", _rounding(np.ceil, "ceil_vml_cpu"),
+                 _zero_gradient, keeps_integers=True)
+# numpy's rint rounds half to even, as torch's round
+round_half_even = _unary_op("round", "RoundBackward0", _rounding(np.rint, "round_vml_cpu"),
+                            _zero_gradient, keeps_integers=True)
+trunc = _unary_op("trunc", "TruncBackward0", _rounding(np.trunc, "trunc_vml_cpu"),
+                  _zero_gradient, keeps_integers=True)
+# x - trunc(x): its gradient passes unchanged; frac(inf) is NaN, as torch's
+frac = _unary_op("frac", "FracBackward0", _frac, lambda grad: grad, keeps_integers=True,
+                 quiet=True)
+
+ROUND_DECIMALS = Op("RoundBackward1", ("self",), self=_zero_gradient)
+
+
+def round_op(input, *, decimals=0):
+    """Rounds half to even, to `decimals` places (negative: to tens, hundreds...)."""
+    cdef TensorBase a = _as_tensor(input)
+    if decimals == 0:
+        return _unary(round_half_even, a)
+    x = a._data
+    if x.dtype.kind != 'f':
+        raise NotImplementedError(f'"round_cpu" not implemented for \'{_type_name(x.dtype)}\'')
+    with np.errstate(over='ignore', invalid='ignore'):
+        out = np.round(x, int(decimals))     # x * 10**d rounded, / 10**d, as torch
+    return _record(ROUND_DECIMALS, out, (a,))
+
+
+def square(input):
+    """input * input, as torch: pow(input, 2) (PowBackward0); bool tensors give int64."""
+    cdef TensorBase a = _as_tensor(input)
+    if a._data.dtype.kind == 'b':
+        a = _wrap(a._data.astype(int64), None)
+    return pow_op(a, 2)

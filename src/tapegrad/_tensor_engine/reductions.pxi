@@ -19,7 +19,16 @@ MEAN_DIM = Op("MeanBackward1", ("self",), ("axes", "keepdim", "count"), quiet=Tr
 
 
 cdef object _reduced_axes(object dim, object x):
-    return None if x.ndim == 0 else _dims(dim, x.ndim)
+    """dim as numpy's axis: None for every dimension (dim None, or an empty tuple, as
+    torch), an int, or a tuple of distinct ints."""
+    if x.ndim == 0 or isinstance(dim, (tuple, list)) and len(dim) == 0:
+        return None
+    axes = _dims(dim, x.ndim)
+    if isinstance(axes, tuple) and len(set(axes)) != len(axes):
+        for d in axes:
+            if axes.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return axes
 
 
 def sum_op(input, dim=None, keepdim=False, *, dtype=None):
@@ -125,8 +134,9 @@ def min_op(input, dim=None, keepdim=False):
 
 cdef TensorBase _arg_extreme(object fn, object input, object dim, bint keepdim):
     x = _as_tensor(input)._data
-    if dim is None:
-        return _wrap(np.asarray(fn(x), dtype=np.int64), None)
+    _check_not_empty(fn.__name__, x, dim)
+    if dim is None:      # the flat index (in a shape of ones with keepdim, as torch)
+        return _wrap(np.asarray(fn(x, keepdims=keepdim), dtype=np.int64), None)
     return _wrap(np.asarray(fn(x, axis=_dim(dim, x.ndim), keepdims=keepdim), dtype=np.int64),
                  None)
 
@@ -175,3 +185,153 @@ def log_softmax(input, dim, dtype=None):
         out = (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(
             out_dtype, copy=False)
     return _record(LOG_SOFTMAX, out, (a,), (axis if axis is not None else 0,))
+
+
+# ------------------------------------------------- more reductions (issue 12)
+# prod, cumsum, logsumexp, amax/amin, all/any.
+
+cdef int _check_not_empty(str name, object x, object dim, bint all_dims_is_runtime=False) \
+        except -1:
+    """torch's refusal to reduce an empty input (or an empty dim) without an identity."""
+    if x.size != 0:
+        return 0
+    if dim is None or isinstance(dim, (tuple, list)) and len(dim) == 0:
+        message = f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        if all_dims_is_runtime:
+            raise RuntimeError(message + " Specify the reduction dim with the 'dim' argument.")
+        raise IndexError(message)
+    axes = _dims(dim, x.ndim)
+    for d in (axes if isinstance(axes, tuple) else (axes,)):
+        if x.ndim and x.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return 0
+
+
+cdef object _product_of_the_others(object x, object axis):
+    """Each element's product of the other elements along axis (all of them, for
+    None): exclusive products from both ends, so a zero in x needs no division."""
+    if axis is None:
+        return _product_of_the_others(x.reshape(-1), 0).reshape(x.shape)
+    if x.shape[axis] == 0:
+        return np.zeros(x.shape, x.dtype)
+    moved = np.moveaxis(x, axis, -1)
+    ones = np.ones(moved.shape[:-1] + (1,), x.dtype)
+    before = np.cumprod(np.concatenate([ones, moved[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, moved[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis(before * after, -1, axis)
+
+
+PROD = Op("ProdBackward0", ("self",), quiet=True,
+          self=lambda grad, self: grad * _product_of_the_others(self, None))
+PROD_DIM = Op("ProdBackward1", ("self",), ("axis", "keepdim"), quiet=True,
+              self=lambda grad, self, axis, keepdim:
+              _kept(grad, axis, keepdim) * _product_of_the_others(self, axis))
+
+
+cdef object _accumulating(object x, object dtype):
+    """x in the dtype a sum or product gives: dtype if given, int64 for bool and unsigned."""
+    if dtype is not None:
+        return x.astype(as_dtype(dtype))
+    if x.dtype.kind in 'ub':
+        return x.astype(np.int64)
+    return x
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    cdef TensorBase a = _as_tensor(input)
+    x = _accumulating(a._data, dtype)
+    with np.errstate(over='ignore', invalid='ignore'):
+        if dim is None:
+            return _record(PROD, np.asarray(x.prod()), (a,))
+        axis = None if x.ndim == 0 else _dim(dim, x.ndim)
+        out = np.asarray(x.prod(axis=axis, keepdims=keepdim))
+    return _record(PROD_DIM, out, (a,), (axis, keepdim))
+
+
+cdef object _reverse_cumsum(object grad, object axis):
+    if axis is None:
+        return grad
+    return np.flip(np.cumsum(np.flip(grad, axis), axis=axis), axis)
+
+
+CUMSUM = Op("CumsumBackward0", ("self",), ("axis",),
+            self=lambda grad, axis: _reverse_cumsum(grad, axis))
+
+
+def cumsum(input, dim, *, dtype=None):
+    cdef TensorBase a = _as_tensor(input)
+    x = _accumulating(a._data, dtype)
+    axis = _dim(dim, x.ndim)
+    if x.ndim == 0:
+        return _record(CUMSUM, x.copy(), (a,), (None,))
+    return _record(CUMSUM, np.cumsum(x, axis=axis), (a,), (axis,))
+
+
+LOGSUMEXP = Op("LogsumexpBackward0", ("self",), ("axes", "keepdim"), quiet=True,
+               self=lambda grad, self, result, axes, keepdim:
+               _kept(grad, axes, keepdim) * np.exp(self - _kept(result, axes, keepdim)))
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(x))) over dim, shifted by the maximum so that it cannot overflow."""
+    cdef TensorBase a = _as_tensor(input)
+    x = a._data if a._data.dtype.kind == 'f' else a._data.astype(_default_dtype)
+    axes = _reduced_axes(dim, x)
+    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+        if x.size:
+            shift = x.max(axis=axes, keepdims=True)
+            shift = np.where(np.isfinite(shift), shift, 0)    # all -inf, or an inf
+        else:
+            shift = np.zeros((), x.dtype)
+        out = np.log(np.exp(x - shift).sum(axis=axes, keepdims=True)) + shift
+    if not keepdim:
+        out = out.reshape(()) if axes is None else np.squeeze(out, axis=axes)
+    return _record(LOGSUMEXP, np.asarray(out, dtype=x.dtype), (a,), (axes, keepdim))
+
+
+cdef object _shared_by_extremes(object grad, object x, object result, object axes,
+                                bint keepdim):
+    """amax's (amin's) gradient: shared evenly by the elements equal to the extreme."""
+    mask = x == _kept(result, axes, keepdim)
+    return _kept(grad, axes, keepdim) * mask / mask.sum(axis=axes, keepdims=True)
+
+
+AMAX = Op("AmaxBackward0", ("self",), ("axes", "keepdim"), quiet=True,
+          self=lambda grad, self, result, axes, keepdim:
+          _shared_by_extremes(grad, self, result, axes, keepdim))
+AMIN = Op("AminBackward0", ("self",), ("axes", "keepdim"), quiet=True,
+          self=lambda grad, self, result, axes, keepdim:
+          _shared_by_extremes(grad, self, result, axes, keepdim))
+
+
+cdef TensorBase _amax_amin(object input, object dim, bint keepdim, bint is_max):
+    cdef TensorBase a = _as_tensor(input)
+    x = a._data
+    _check_not_empty("amax" if is_max else "amin", x, dim, True)
+    axes = _reduced_axes(dim, x)
+    out = np.asarray(x.max(axis=axes, keepdims=keepdim) if is_max
+                     else x.min(axis=axes, keepdims=keepdim))
+    return _record(AMAX if is_max else AMIN, out, (a,), (axes, keepdim))
+
+
+def amax(input, dim=(), keepdim=False):
+    return _amax_amin(input, dim, keepdim, True)
+
+
+def amin(input, dim=(), keepdim=False):
+    return _amax_amin(input, dim, keepdim, False)
+
+
+cdef TensorBase _all_any(object fn, object input, object dim, bint keepdim):
+    x = _as_tensor(input)._data
+    out = np.asarray(fn(x, axis=_reduced_axes(dim, x), keepdims=keepdim))
+    # torch's all and any of a uint8 tensor are uint8
+    return _wrap(out.astype(np.uint8) if x.dtype == np.uint8 else out, None)
+
+
+def all_op(input, dim=None, keepdim=False):
+    return _all_any(np.all, input, dim, keepdim)
+
+
+def any_op(input, dim=None, keepdim=False):
+    return _all_any(np.any, input, dim, keepdim)

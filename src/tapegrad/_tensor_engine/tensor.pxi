@@ -186,6 +186,166 @@ cdef class Tensor(TensorBase):
     def log_softmax(self, dim, dtype=None):
         return log_softmax(self, dim, dtype)
 
+    # --- math functions and reductions (issue 12, math)
+
+    def sin(self):
+        return _unary(sin, self)
+
+    def cos(self):
+        return _unary(cos, self)
+
+    def tan(self):
+        return _unary(tan, self)
+
+    def asin(self):
+        return _unary(asin, self)
+
+    def acos(self):
+        return _unary(acos, self)
+
+    def atan(self):
+        return _unary(atan, self)
+
+    def sinh(self):
+        return _unary(sinh, self)
+
+    def cosh(self):
+        return _unary(cosh, self)
+
+    def exp2(self):
+        return _unary(exp2, self)
+
+    def expm1(self):
+        return _unary(expm1, self)
+
+    def log2(self):
+        return _unary(log2, self)
+
+    def log10(self):
+        return _unary(log10, self)
+
+    def log1p(self):
+        return _unary(log1p, self)
+
+    def sign(self):
+        return _unary(sign, self)
+
+    def floor(self):
+        return _unary(floor, self)
+
+    def ceil(self):
+        return _unary(ceil, self)
+
+    def round(self, *, decimals=0):
+        return round_op(self, decimals=decimals)
+
+    def trunc(self):
+        return _unary(trunc, self)
+
+    def frac(self):
+        return _unary(frac, self)
+
+    def reciprocal(self):
+        return _unary(reciprocal, self)
+
+    def rsqrt(self):
+        return _unary(rsqrt, self)
+
+    def square(self):
+        return square(self)
+
+    def erf(self):
+        return _unary(erf, self)
+
+    def sin_(self):
+        return _inplace_unary(sin, self)
+
+    def cos_(self):
+        return _inplace_unary(cos, self)
+
+    def log_(self):
+        return _inplace_unary(log, self)
+
+    def sqrt_(self):
+        return _inplace_unary(sqrt, self)
+
+    def abs_(self):
+        return _inplace_unary(abs_op, self)
+
+    def floor_(self):
+        return _inplace_unary(floor, self)
+
+    def ceil_(self):
+        return _inplace_unary(ceil, self)
+
+    def round_(self):
+        return _inplace_unary(round_half_even, self)
+
+    def trunc_(self):
+        return _inplace_unary(trunc, self)
+
+    def reciprocal_(self):
+        return _inplace_unary(reciprocal, self)
+
+    def maximum(self, other):
+        return maximum(self, other)
+
+    def minimum(self, other):
+        return minimum(self, other)
+
+    def fmod(self, other):
+        return fmod(self, other)
+
+    def remainder(self, other):
+        return remainder(self, other)
+
+    def __mod__(self, other):
+        return remainder(self, other)
+
+    def __rmod__(self, other):
+        return remainder(_operand(other, self), self)
+
+    def atan2(self, other):
+        return atan2(self, other)
+
+    arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        return prod(self, dim, keepdim, dtype=dtype)
+
+    def cumsum(self, dim, dtype=None):
+        return cumsum(self, dim, dtype=dtype)
+
+    def logsumexp(self, dim, keepdim=False):
+        return logsumexp(self, dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        return amax(self, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return amin(self, dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        return all_op(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return any_op(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return std(self, dim, unbiased, keepdim, correction=correction)
+
+    def norm(self, p='fro', dim=None, keepdim=False, dtype=None):
+        return norm(self, p, dim, keepdim, dtype)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return sort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return topk(self, k, dim, largest, sorted)
+
     # -- shapes
 
     def reshape(self, *shape):
