@@ -14,11 +14,14 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     or a vector norm of a 1-D A or along an int dim."""
     if ord is None:
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None and A.dim() > 2:
+        raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must "
+                           f"be 1D or 2D. Got {A.dim()}D.")
     if ord == 'fro':
         if dim is None:
             if A.dim() != 2:
-                raise RuntimeError(f"linalg.matrix_norm: The input tensor A must have at "
-                                   f"least 2 dimensions.")
+                raise RuntimeError("linalg.matrix_norm: The input tensor A must have at "
+                                   "least 2 dimensions.")
             dim = (-2, -1)
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
     vector = (dim is None and A.dim() == 1) or isinstance(dim, int) or \

@@ -172,10 +172,9 @@ def _rounding(ufunc, kernel):
 def _sign(x):
     if x.dtype.kind == 'b':
         return x.copy()
-    out = np.sign(x)
     if x.dtype.kind == 'f':
-        out[np.isnan(x)] = 0          # torch's sign of NaN is 0
-    return out
+        return np.where(np.isnan(x), 0, np.sign(x))     # torch's sign of NaN is 0
+    return np.sign(x)
 
 
 def _frac(x):

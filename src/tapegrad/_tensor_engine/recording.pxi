@@ -269,6 +269,8 @@ cdef Node _node(Op op, tuple inputs, tuple values, tuple params, TensorBase resu
 
 cdef TensorBase _record(Op op, object out, tuple inputs, tuple params=(), tuple watched=()):
     """out, an array, as the tensor op made of inputs: with its node when a gradient is wanted."""
+    if not isinstance(out, np.ndarray):
+        out = np.asarray(out)       # numpy gives a scalar for a 0-d array and a number
     cdef TensorBase result = _wrap(out, None)
     cdef Node node
     cdef Py_ssize_t k

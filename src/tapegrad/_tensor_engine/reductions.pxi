@@ -39,7 +39,11 @@ def sum_op(input, dim=None, keepdim=False, *, dtype=None):
         x = x.astype(as_dtype(dtype))
     elif x.dtype.kind in 'ub':
         x = x.astype(np.int64)
-    out = np.asarray(x.sum(axis=axes, keepdims=keepdim))
+    if x.dtype.kind == 'f':
+        with np.errstate(invalid='ignore', over='ignore'):    # inf + -inf is NaN, quietly
+            out = np.asarray(x.sum(axis=axes, keepdims=keepdim))
+    else:
+        out = np.asarray(x.sum(axis=axes, keepdims=keepdim))
     if dim is None:
         return _record(SUM, out, (a,))
     return _record(SUM_DIM, out, (a,), (axes, keepdim))
@@ -54,7 +58,8 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be floating "
                            f"point, but got {x.dtype}")
     axes = _reduced_axes(dim, x)
-    total = np.asarray(x.sum(axis=axes, keepdims=keepdim))
+    with np.errstate(invalid='ignore', over='ignore'):        # inf + -inf is NaN, quietly
+        total = np.asarray(x.sum(axis=axes, keepdims=keepdim))
     # sum / count: numpy's mean warns on an empty input, where torch quietly gives nan
     count = x.size // total.size if total.size else 0
     if count:
@@ -264,7 +269,9 @@ def cumsum(input, dim, *, dtype=None):
     axis = _dim(dim, x.ndim)
     if x.ndim == 0:
         return _record(CUMSUM, x.copy(), (a,), (None,))
-    return _record(CUMSUM, np.cumsum(x, axis=axis), (a,), (axis,))
+    with np.errstate(invalid='ignore', over='ignore'):
+        out = np.cumsum(x, axis=axis)
+    return _record(CUMSUM, out, (a,), (axis,))
 
 
 LOGSUMEXP = Op("LogsumexpBackward0", ("self",), ("axes", "keepdim"), quiet=True,

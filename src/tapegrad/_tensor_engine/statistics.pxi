@@ -24,10 +24,16 @@ cdef object _centred(object x, object axes):
 VAR = Op("VarBackward0", ("self",), ("axes", "keepdim", "dof"), quiet=True,
          self=lambda grad, self, axes, keepdim, dof:
          _kept(grad, axes, keepdim) * (2 / dof) * _centred(self, axes))
+cdef object _std_grad(object grad, object x, object std, object axes, bint keepdim,
+                      object dof):
+    """d std = (x - mean) / (dof * std); 0 where std is 0 (a constant), as torch's."""
+    s = _kept(std, axes, keepdim)
+    return np.where(s == 0, 0, _kept(grad, axes, keepdim) * _centred(x, axes) / (dof * s))
+
+
 STD = Op("StdBackward0", ("self",), ("axes", "keepdim", "dof"), quiet=True,
          self=lambda grad, self, result, axes, keepdim, dof:
-         _kept(grad, axes, keepdim) * _centred(self, axes)
-         / (dof * _kept(result, axes, keepdim)))
+         _std_grad(grad, self, result, axes, keepdim, dof))
 
 
 cdef TensorBase _variance(str name, object input, object dim, object unbiased, bint keepdim,
@@ -45,7 +51,7 @@ cdef TensorBase _variance(str name, object input, object dim, object unbiased, b
         raise RuntimeError("std and var only support floating point and complex dtypes")
     axes = _reduced_axes(dim, x)
     dof = _count_reduced(x, axes) - correction
-    if dof <= 0:
+    if dof <= 0 or x.size == 0:     # (torch warns for any empty input)
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       "less than the reduction factor (input numel divided by output numel).",
                       UserWarning, stacklevel=3)
