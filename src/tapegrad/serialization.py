@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 
-from tapegrad._tensor import Device, Tensor
+from tapegrad._tensor import Device, Tensor, as_device
 from tapegrad.creation import from_numpy
 
 _MANIFEST = "__tapegrad__"          # the structure; deeper arrays are "__tapegrad__/<n>"
@@ -86,7 +86,7 @@ def _check_location(map_location):
     if map_location is None or isinstance(map_location, Device):
         return
     if isinstance(map_location, str) or type(map_location).__name__ == "device":
-        Device(str(map_location))       # anything but the cpu raises
+        as_device(str(map_location))    # anything but the cpu raises
         return
     raise TypeError(f"map_location must be None, a device or a device name, not "
                     f"{type(map_location).__name__}")
