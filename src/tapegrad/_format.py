@@ -63,8 +63,9 @@ class _Formatter:
                 magnitudes = np.abs(finite)
                 smallest, largest = magnitudes.min(), magnitudes.max()
                 self.int_mode = bool(np.all(finite == np.ceil(finite)))
-                spread = largest / smallest > 1000.0 or largest > 1.0e8
-                self.sci_mode = spread or (not self.int_mode and smallest < 1.0e-4)
+                self.sci_mode = (largest / smallest > 1000.0 or largest > 1.0e8
+                                 or smallest < 1.0e-4) if _OPTIONS.sci_mode is None \
+                    else _OPTIONS.sci_mode
                 if self.sci_mode:
                     texts, extra = [f"{v:.{precision}e}" for v in finite.tolist()], 0
                 elif self.int_mode:
@@ -72,8 +73,6 @@ class _Formatter:
                 else:
                     texts, extra = [f"{v:.{precision}f}" for v in finite.tolist()], 0
                 self.max_width = max(len(t) for t in texts) + extra
-        if _OPTIONS.sci_mode is not None:
-            self.sci_mode = _OPTIONS.sci_mode
 
     @staticmethod
     def _plain(value):

@@ -117,12 +117,13 @@ class inference_mode:
         self.previous = (PyThread_tss_get(&_grad_mode_key) == _GRAD_OFF,
                          _inference_enabled())
         _set_inference(self.mode)
+        _set_grad_enabled(not self.mode)
         return self
 
     def __exit__(self, *exc):
         grad_off, inference = self.previous
-        _set_grad_enabled(not grad_off)
         _set_inference(inference)
+        _set_grad_enabled(not grad_off)
         return False
 
     def __call__(self, fn):
@@ -131,7 +132,6 @@ class inference_mode:
 
 cdef void _set_inference(bint mode) noexcept:
     PyThread_tss_set(&_inference_key, _INFERENCE_ON if mode else NULL)
-    _set_grad_enabled(not mode)
 
 
 def _with_inference_mode(fn, mode):

@@ -62,6 +62,8 @@ cdef class TensorBase:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_dim(dim, self._data.ndim)]
 
     @property
@@ -317,7 +319,9 @@ cdef object _dtype_of_type_name(str name):
     """'torch.FloatTensor' or 'tapegrad.FloatTensor' as its dtype; CUDA types raise."""
     library, _, rest = name.partition(".")
     if rest.startswith("cuda."):
-        as_device("cuda")
+        # torch's CPU build: RuntimeError here (not the AssertionError of .to('cuda'))
+        raise RuntimeError(f"Cannot initialize CUDA for '{name}': tapegrad is not compiled "
+                           "with CUDA enabled (it runs on the cpu only)")
     if library in ("torch", "tapegrad") and rest in _TENSOR_TYPES:
         return _TENSOR_TYPES[rest]
     raise ValueError(f"invalid type: '{name}'")
