@@ -80,6 +80,15 @@ def test_cuda_backends_and_accelerator_answer_as_torchs_cpu_build():
     assert tg.accelerator.current_accelerator() is torch.accelerator.current_accelerator()
 
 
+def test_load_refuses_a_cuda_map_location(tmp_path):
+    path = tmp_path / "weights.pth"
+    tg.save({"w": tg.ones(2)}, path)
+    with pytest.raises(RuntimeError, match="CUDA"):        # torch's type for load
+        tg.load(path, map_location=tg.device("cuda"))
+    with pytest.raises(RuntimeError, match="CUDA"):
+        tg.load(path, map_location="cuda:0")
+
+
 def test_set_default_device_takes_the_cpu_only():
     tg.set_default_device("cpu")
     tg.set_default_device(None)

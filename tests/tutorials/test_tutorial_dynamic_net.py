@@ -48,4 +48,4 @@ def dynamic_net(run, iterations):
 
 @needs("sin")
 def test_dynamic_net_prints_torchs_losses():
-    run_both(dynamic_net, iterations=1000, rtol=1e-3)
+    run_both(dynamic_net, iterations=600, rtol=1e-3)

@@ -106,7 +106,7 @@ def test_polynomial_nn_prints_torchs_losses():
 
 @needs("sin")
 def test_polynomial_optim_prints_torchs_losses():
-    run_both(polynomial_optim, iterations=500, rtol=1e-3)
+    run_both(polynomial_optim, iterations=300, rtol=1e-3)
 
 
 @needs("sin")
