@@ -363,7 +363,7 @@ def test_other_bad_input_is_typed_and_clear():
         tg.tensor(["a", "b"])
     with pytest.raises(TypeError):
         tg.ones(2) + "a"
-    with pytest.raises(RuntimeError, match="only the cpu device"):
+    with pytest.raises(AssertionError, match="not compiled with CUDA"):   # torch's type
         tg.zeros(2, device="cuda")
     with pytest.raises(RuntimeError, match="numpy\\(\\) on Tensor that requires grad"):
         tg.ones(2, requires_grad=True).numpy()
@@ -373,5 +373,5 @@ def test_other_bad_input_is_typed_and_clear():
         bool(tg.ones(2))
     with pytest.raises(RuntimeError, match="only supports 0-dimension"):
         tg.ones(2).fill_(tg.ones(2))
-    with pytest.raises(TypeError, match="not a dtype"):
+    with pytest.raises(RuntimeError, match="device string: nonsense"):   # as torch
         tg.ones(2).to("nonsense")

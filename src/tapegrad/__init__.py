@@ -12,6 +12,13 @@ from tapegrad._tensor import (Device, Size, Tensor, bool_, cat, enable_grad, flo
 from tapegrad.creation import (arange, device, eye, from_numpy, full, is_tensor, linspace,
                                manual_seed, ones, ones_like, rand, rand_like, randn, randn_like,
                                tensor, zeros, zeros_like)
+# creation, devices and the rest of the surface users meet first (issue 12)
+from tapegrad import accelerator, backends, cuda
+from tapegrad._tensor import get_default_dtype, is_inference_mode_enabled, set_default_dtype
+from tapegrad.creation import (empty, empty_like, full_like, get_default_device, logspace,
+                               normal, randint, randperm, set_default_device)
+from tapegrad.dlpack import from_dlpack
+from tapegrad._format import set_printoptions
 from tapegrad.engine import Value
 from tapegrad.gradcheck import GradcheckError, gradcheck
 from tapegrad.serialization import load, save
@@ -29,5 +36,9 @@ __all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
            "zeros_like", "ones_like", "rand_like", "randn_like", "from_numpy", "manual_seed",
            "device", "Device", "Size", "is_tensor", "float32", "float64", "int32", "int64",
-           "bool", "float", "double", "long", "linalg", *_function_names]
+           "bool", "float", "double", "long", "linalg", *_function_names,
+           "accelerator", "backends", "cuda", "get_default_dtype", "set_default_dtype",
+           "is_inference_mode_enabled", "empty", "empty_like", "full_like", "logspace", "normal",
+           "randint", "randperm", "set_default_device", "get_default_device", "from_dlpack",
+           "set_printoptions"]
 __version__ = "0.1.0"

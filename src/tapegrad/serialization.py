@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 
-from tapegrad._tensor import Device, Tensor
+from tapegrad._tensor import Device, Tensor, as_device
 from tapegrad.creation import from_numpy
 
 _MANIFEST = "__tapegrad__"          # the structure; deeper arrays are "__tapegrad__/<n>"
@@ -83,10 +83,14 @@ def save(obj, f):
 
 
 def _check_location(map_location):
-    if map_location is None or isinstance(map_location, Device):
+    if map_location is None:
         return
-    if isinstance(map_location, str) or type(map_location).__name__ == "device":
-        Device(str(map_location))       # anything but the cpu raises
+    if isinstance(map_location, (str, Device)) or type(map_location).__name__ == "device":
+        device = map_location if isinstance(map_location, Device) else Device(str(map_location))
+        if device.type == "cuda":       # torch's load raises RuntimeError here
+            raise RuntimeError("Attempting to deserialize object on a CUDA device but tapegrad "
+                               "has no CUDA (it runs on the cpu only): use map_location='cpu'")
+        as_device(device)               # anything but the cpu raises
         return
     raise TypeError(f"map_location must be None, a device or a device name, not "
                     f"{type(map_location).__name__}")

@@ -5,6 +5,11 @@
 
 cdef int _check_inplace(TensorBase a, object other) except -1:
     """torch's refusals of an in-place write that autograd could not follow."""
+    if a._inference and not _inference_enabled():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not "
+                           "allowed.You can make a clone to get a normal tensor before doing "
+                           "inplace update.See https://github.com/pytorch/rfcs/pull/17 for more "
+                           "details.")
     if not _grad_enabled():
         return 0
     if a._grad_fn is None and a._requires_grad:

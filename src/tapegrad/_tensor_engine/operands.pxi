@@ -184,32 +184,110 @@ class Size(tuple):
         return n
 
 
+import operator
+
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
+                 "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+
+
 class Device:
-    """tapegrad runs on the CPU: device('cpu') is accepted for compatibility."""
-    def __init__(self, kind='cpu'):
-        if str(kind) not in ('cpu', 'cpu:0'):
-            raise RuntimeError(f"tapegrad supports only the cpu device, not {kind!r}")
-        self.type = 'cpu'
+    """torch.device: any of torch's device types can be named (device('cuda:1') is
+    fine, as in torch), but tensors live only on the cpu: moving data elsewhere
+    raises (check_device)."""
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, Device):
+            if index is not None:
+                raise TypeError("device(): give a device, or a type and an index, not both")
+            self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, numbers.Integral) and not isinstance(type, bool):
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments: "
+                            f"got ({_typename(type)})")
+        kind, colon, number = type.partition(":")
+        if kind not in _DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(_DEVICE_TYPES)} device type at "
+                               f"start of device string: {type}")
+        if colon:
+            if index is not None or not number.isdigit() or (len(number) > 1 and number[0] == "0"):
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(number)
+        if index is not None:
+            index = operator.index(index)
+            if index < 0:
+                raise RuntimeError("Device index must not be negative")
+        self.type, self.index = kind, index
 
     def __repr__(self):
-        return "device(type='cpu')"
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
 
     def __str__(self):
-        return 'cpu'
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        return str(other) in ('cpu', 'cpu:0')
+        # as torch's: a device equals a device of the same type and index, never a string
+        if not isinstance(other, Device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
 
     def __hash__(self):
-        return hash('cpu')
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (Device, (self.type, self.index))
 
 
-_CPU = Device()
+cdef str _typename(object obj):
+    return type(obj).__name__
+
+
+_CPU = Device("cpu")
+
+
+def as_device(device):
+    """device (a string, Device or None) as a Device, refusing any but the cpu with
+    the error torch's CPU build gives: AssertionError for cuda, RuntimeError others."""
+    if device is None:
+        return _CPU
+    if not isinstance(device, Device):
+        device = Device(device)
+    if device.type == "cuda":
+        raise AssertionError("Torch not compiled with CUDA enabled (tapegrad runs on the cpu "
+                             f"only: cannot place data on {device})")
+    if device.type != "cpu" or device.index not in (None, 0):
+        raise RuntimeError(f"tapegrad supports only the cpu device, not {device}")
+    return device
 
 
 def check_device(device):
-    if device is not None and str(device) not in ('cpu', 'cpu:0'):
-        raise RuntimeError(f"tapegrad supports only the cpu device, not {device!r}")
+    as_device(device)
 
 
 cdef object _check_device = check_device
+
+
+# ------------------------------------------------------------ default dtype
+
+def set_default_dtype(d):
+    """The dtype of float tensors made from Python floats, of creation functions, and of
+    float ops on integer tensors: float32 (the start) or float64, as torch allows."""
+    global _default_dtype
+    try:
+        dt = np.dtype(d)
+    except TypeError:
+        dt = None
+    if dt is None or dt.kind != 'f':
+        raise TypeError("only floating-point types are supported as the default type")
+    if dt != float32 and dt != float64:
+        raise TypeError(f"tapegrad's default dtype can be float32 or float64, not {dt}")
+    _default_dtype = float32 if dt == float32 else float64
+
+
+def get_default_dtype():
+    return _default_dtype

@@ -250,6 +250,7 @@ cdef Node _node(Op op, tuple inputs, tuple values, tuple params, TensorBase resu
                 x = inputs[i]
                 if isinstance(x, TensorBase) and values[i] is (<TensorBase>x)._data:
                     t = <TensorBase>x
+                    _check_not_inference(t)
                     versions.append((_version_of(t), t._version.value))
             elif i == op.ninputs:
                 saved[i] = result._data
@@ -295,6 +296,7 @@ cdef TensorBase _record_view(Op op, TensorBase base, object out, tuple params=()
     cdef TensorBase result = _record(op, out, (base,), params, watched)
     result._version = _version_of(base)
     result._base = base if base._base is None else base._base
+    result._inference = base._inference
     return result
 
 

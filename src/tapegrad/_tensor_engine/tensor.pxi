@@ -460,3 +460,34 @@ cdef class Tensor(TensorBase):
 
     def copy_(self, src):
         return _copy(self, src)
+
+    # --- the surface users meet first: formatting and DLPack (issue 12)
+
+    def __format__(self, format_spec):
+        """'{:.2f}'.format(t) formats a 0-d tensor's number, as torch; other tensors take
+        only the empty spec (their repr)."""
+        if self._data.ndim == 0:
+            return self.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Exports the storage without a copy (numpy's DLPack export), as torch does;
+        a tensor that requires grad is refused with torch's BufferError."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use "
+                              "tensor.detach()")
+        if stream is not None and stream != -1:
+            raise BufferError(f"stream {stream!r} given for a cpu tensor: only None is valid")
+        kwargs = {}
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if dl_device is not None:
+            kwargs["dl_device"] = dl_device
+        if copy is not None:
+            kwargs["copy"] = copy
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()

@@ -10,6 +10,8 @@ cdef inline TensorBase _wrap(object arr, Node node):
     """A new tensor over arr; node is its grad_fn, or None."""
     cdef TensorBase out = Tensor.__new__(Tensor)
     out._data = arr
+    if _inference_enabled():
+        out._inference = True
     if node is not None:
         out._grad_fn = node
         out._requires_grad = True
@@ -21,6 +23,7 @@ cdef inline TensorBase _alias(TensorBase base, object arr):
     cdef TensorBase out = _wrap(arr, None)
     out._version = _version_of(base)
     out._base = base if base._base is None else base._base
+    out._inference = base._inference
     return out
 
 
@@ -35,6 +38,7 @@ cdef class TensorBase:
     cdef TensorBase _base         # the tensor whose storage this one views, or None
     cdef bint _retains_grad
     cdef list _hooks              # a leaf's hooks (register_hook)
+    cdef bint _inference          # made inside inference_mode: never saved for backward
     cdef object __weakref__
 
     # -- storage and metadata
@@ -58,6 +62,8 @@ cdef class TensorBase:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_dim(dim, self._data.ndim)]
 
     @property
@@ -86,6 +92,10 @@ cdef class TensorBase:
     @property
     def is_leaf(self):
         return self._grad_fn is None
+
+    def is_inference(self):
+        """Whether this tensor was made inside inference_mode (or views one that was)."""
+        return self._inference
 
     @property
     def grad_fn(self):
@@ -210,22 +220,45 @@ cdef class TensorBase:
 
     def __repr__(self):
         from tapegrad._format import format_tensor
-        return format_tensor(self)
+        return format_tensor(self, _default_dtype)
 
     def __reduce__(self):
         return (_rebuild_tensor, (self._data.copy(), self._requires_grad))
 
     # -- conversions
 
-    def to(self, *args, dtype=None, device=None, copy=False):
-        for a in args:
-            if isinstance(a, (str, Device)) and str(a) in ('cpu', 'cpu:0'):
-                continue
-            dtype = a
-        _check_device(device)
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
+           memory_format=None):
+        """torch's three forms: to(device=None, dtype=None), to(dtype), to(other_tensor),
+        each with non_blocking and copy. self itself when nothing changes and not copy."""
+        args = list(args)
+        if args and isinstance(args[0], TensorBase):
+            dtype, device = (<TensorBase>args.pop(0))._data.dtype, None
+        elif args and _is_device_like(args[0]):
+            device = args.pop(0)
+            if args and not isinstance(args[0], bool):
+                dtype = args.pop(0)
+        elif args and not isinstance(args[0], bool):
+            dtype = args.pop(0)
+        if args and isinstance(args[0], bool):
+            non_blocking = args.pop(0)
+        if args and isinstance(args[0], bool):
+            copy = args.pop(0)
+        if args or not (dtype is None or isinstance(dtype, np.dtype) or
+                        isinstance(dtype, type) and issubclass(dtype, np.generic)):
+            raise TypeError("to() received an invalid combination of arguments: expected "
+                            "(device=None, dtype=None, non_blocking=False, copy=False), "
+                            "(dtype, non_blocking=False, copy=False) or "
+                            "(tensor, non_blocking=False, copy=False)")
+        as_device(device)
         if dtype is None:
             return self.clone() if copy else self
         return _cast(self, as_dtype(dtype), copy)
+
+    def cuda(self, device=None, non_blocking=False):
+        """Always raises, as torch's CPU build does: tapegrad has no CUDA."""
+        as_device("cuda" if device is None else device if isinstance(device, (str, Device))
+                  else f"cuda:{device}")
 
     def float(self):
         return _cast(self, float32, False)
@@ -242,9 +275,13 @@ cdef class TensorBase:
     def bool(self):
         return _cast(self, bool_, False)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False):
+        """With no argument, torch's type string ('tapegrad.FloatTensor'); with a dtype or
+        such a string ('torch.DoubleTensor' too), the tensor converted."""
         if dtype is None:
-            return f"tapegrad.{self._data.dtype}"
+            return "tapegrad." + _TENSOR_TYPE_NAMES[self._data.dtype]
+        if isinstance(dtype, str):
+            dtype = _dtype_of_type_name(dtype)
         return _cast(self, as_dtype(dtype), False)
 
     def cpu(self):
@@ -264,6 +301,30 @@ cdef class TensorBase:
             raise NotImplementedError("create_graph=True (higher-order gradients) is not "
                                       "supported by tapegrad")
         run_backward((self,), (gradient,), bool(retain_graph), inputs)
+
+
+cdef bint _is_device_like(object x):
+    return isinstance(x, (str, Device)) or isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+_TENSOR_TYPE_NAMES = {np.dtype(np.float64): "DoubleTensor", np.dtype(np.float32): "FloatTensor",
+                      np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+                      np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+                      np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+                      np.dtype(np.bool_): "BoolTensor"}
+_TENSOR_TYPES = {name: dtype for dtype, name in _TENSOR_TYPE_NAMES.items()}
+
+
+cdef object _dtype_of_type_name(str name):
+    """'torch.FloatTensor' or 'tapegrad.FloatTensor' as its dtype; CUDA types raise."""
+    library, _, rest = name.partition(".")
+    if rest.startswith("cuda."):
+        # torch's CPU build: RuntimeError here (not the AssertionError of .to('cuda'))
+        raise RuntimeError(f"Cannot initialize CUDA for '{name}': tapegrad is not compiled "
+                           "with CUDA enabled (it runs on the cpu only)")
+    if library in ("torch", "tapegrad") and rest in _TENSOR_TYPES:
+        return _TENSOR_TYPES[rest]
+    raise ValueError(f"invalid type: '{name}'")
 
 
 def _rebuild_tensor(data, requires_grad):

@@ -257,7 +257,7 @@ class ParameterList(Module):
             if isinstance(p, Tensor):
                 size = "x".join(str(s) for s in p.size())
                 kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-                lines.append(f"  ({index}): {kind} containing: [{p.type()} of size {size}]")
+                lines.append(f"  ({index}): {kind} containing: [tapegrad.{p.dtype} of size {size}]")
             else:
                 lines.append(f"  ({index}): Object of type: {type(p).__name__}")
         return "\n".join(lines)

@@ -1,0 +1,17 @@
+"""tapegrad.from_dlpack: a tensor over another library's memory (torch, JAX, numpy, ...),
+without a copy, through numpy's DLPack import."""
+import numpy as np
+
+from tapegrad._tensor import Tensor
+from tapegrad.creation import from_numpy
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing ext_tensor's memory: anything with __dlpack__ (a tapegrad tensor
+    is returned as it is, as torch returns its own)."""
+    if isinstance(ext_tensor, Tensor):
+        return ext_tensor
+    if not hasattr(ext_tensor, "__dlpack__"):
+        raise TypeError(f"from_dlpack expects an object with __dlpack__, not "
+                        f"{type(ext_tensor).__name__}")
+    return from_numpy(np.from_dlpack(ext_tensor))
