@@ -11,6 +11,7 @@ from tapegrad._tensor import (Device, Size, Tensor, bool_, cat, enable_grad, flo
 from tapegrad.creation import (arange, device, eye, from_numpy, full, is_tensor, linspace,
                                manual_seed, ones, ones_like, rand, rand_like, randn, randn_like,
                                tensor, zeros, zeros_like)
+from tapegrad._version import __version__ as __version__  # the one version source
 from tapegrad.engine import Value
 from tapegrad.gradcheck import GradcheckError, gradcheck
 from tapegrad.serialization import load, save
@@ -23,10 +24,9 @@ double = float64      # torch.double
 long = int64          # torch.long
 
 __all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "save", "load",
-           "tensor", "nn", "autograd", "no_grad", "enable_grad", "inference_mode",
+           "tensor", "nn", "autograd", "viz", "no_grad", "enable_grad", "inference_mode",
            "set_grad_enabled", "is_grad_enabled", "matmul", "cat", "stack", "where", "softmax",
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
            "zeros_like", "ones_like", "rand_like", "randn_like", "from_numpy", "manual_seed",
            "device", "Device", "Size", "is_tensor", "float32", "float64", "int32", "int64",
            "bool", "float", "double", "long", *_function_names]
-__version__ = "0.1.0"
