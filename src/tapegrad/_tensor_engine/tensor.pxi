@@ -2,7 +2,9 @@
 # table (arithmetic.pxi, elementwise.pxi, ...) applied to self.
 
 cdef class Tensor(TensorBase):
-    """A numpy array with PyTorch's autograd.
+    # the first line is CPython's text signature: inspect.signature(Tensor) and help()
+    """Tensor(*args, device=None, requires_grad=False, dtype=None)\n--\n\n
+    A numpy array with PyTorch's autograd.
 
     Tensor(data) makes a float32 tensor, as torch.Tensor does;
     tapegrad.tensor(data, dtype=None, requires_grad=False) infers the dtype.
