@@ -82,7 +82,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
-    return _make(np.linspace(start, end, steps, dtype=dtype or float32), None, requires_grad, device)
+    return _make(np.linspace(start, end, steps, dtype=dtype or float32), None, requires_grad,
+                 device)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None):

@@ -125,9 +125,11 @@ cdef class TensorBase:
     def grad(self, value):
         if value is not None:
             if not isinstance(value, TensorBase):
-                raise TypeError(f"assigned grad must be a Tensor or None, not {type(value).__name__}")
+                raise TypeError(f"assigned grad must be a Tensor or None, "
+                                f"not {type(value).__name__}")
             if (<TensorBase>value)._data.shape != self._data.shape:
-                raise RuntimeError(f"assigned grad has shape {tuple((<TensorBase>value)._data.shape)} "
+                raise RuntimeError(f"assigned grad has shape "
+                                   f"{tuple((<TensorBase>value)._data.shape)} "
                                    f"but the tensor has shape {tuple(self._data.shape)}")
         self._grad = value
 
