@@ -21,6 +21,7 @@ def generator():
 
 
 def device(kind='cpu'):
+    """torch.device: tapegrad runs on the CPU, so only 'cpu' is accepted."""
     return Device(kind)
 
 
@@ -54,14 +55,18 @@ def from_numpy(array):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
+    """A tensor of the given size filled with 0 (float32 unless dtype says otherwise)."""
     return _make(np.zeros(_size(size), dtype=dtype or float32), None, requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
+    """A tensor of the given size filled with 1 (float32 unless dtype says otherwise)."""
     return _make(np.ones(_size(size), dtype=dtype or float32), None, requires_grad, device)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    """A tensor of the given size filled with fill_value; the dtype follows it (bool, int64,
+    float32)."""
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, bool) else
                  int64 if isinstance(fill_value, int) else float32)
@@ -69,10 +74,12 @@ def full(size, fill_value, dtype=None, requires_grad=False, device=None):
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    """The n x m identity matrix (m defaults to n)."""
     return _make(np.eye(n, m, dtype=dtype or float32), None, requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """The numbers from start up to end (excluded) by step; int64 when all are integers."""
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -82,35 +89,43 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """steps numbers evenly spaced from start to end, both included."""
     return _make(np.linspace(start, end, steps, dtype=dtype or float32), None, requires_grad,
                  device)
 
 
 def rand(*size, dtype=None, requires_grad=False, device=None):
+    """Uniform random numbers in [0, 1) of the given size, from manual_seed's generator."""
     arr = _generator.random(_size(size), dtype=np.float64).astype(dtype or float32)
     return _make(arr, None, requires_grad, device)
 
 
 def randn(*size, dtype=None, requires_grad=False, device=None):
+    """Standard normal random numbers of the given size, from manual_seed's generator."""
     arr = _generator.standard_normal(_size(size)).astype(dtype or float32)
     return _make(arr, None, requires_grad, device)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
+    """zeros of t's shape (and dtype, unless dtype is given)."""
     return _make(np.zeros(t.shape, dtype=dtype or t.dtype), None, requires_grad, None)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
+    """ones of t's shape (and dtype, unless dtype is given)."""
     return _make(np.ones(t.shape, dtype=dtype or t.dtype), None, requires_grad, None)
 
 
 def randn_like(t, dtype=None, requires_grad=False):
+    """randn of t's shape (and dtype, unless dtype is given)."""
     return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, requires_grad=False):
+    """rand of t's shape (and dtype, unless dtype is given)."""
     return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def is_tensor(obj):
+    """True when obj is a tapegrad Tensor."""
     return isinstance(obj, Tensor)

@@ -19,6 +19,8 @@ class GradcheckError(RuntimeError):
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """True when fn's backward matches central finite differences on every input element; else
+    GradcheckError (or False with raise_exception=False)."""
     if isinstance(inputs, (Value, Tensor)):
         inputs = (inputs,)
     inputs = tuple(inputs)
