@@ -100,7 +100,7 @@ def mse_loss(input, target, reduction="mean"):
 
 
 def l1_loss(input, target, reduction="mean"):
-    """The absolute error |input - target|, reduced as reduction says."""
+    """The absolute error abs(input - target), reduced as reduction says."""
     _same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction)
 
