@@ -139,7 +139,7 @@ cdef class Tensor(TensorBase):
                     and np.array_equal(self._data, (<TensorBase>other)._data))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        """Whether every element is within atol + rtol * |other| of other, as numpy.allclose."""
+        """Whether all elements are within ``atol + rtol * abs(other)`` of other."""
         return bool(np.allclose(self._data, _operand(other, self)._data, rtol, atol, equal_nan))
 
     # -- elementwise
@@ -308,7 +308,7 @@ cdef class Tensor(TensorBase):
         return _inplace_binary(SUB, np.subtract, self, other * alpha if alpha != 1 else other)
 
     def mul_(self, other):
-        """In place: self *= other."""
+        """In place: ``self *= other``."""
         return _inplace_binary(MUL, np.multiply, self, other)
 
     def div_(self, other):
