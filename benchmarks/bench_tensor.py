@@ -138,7 +138,8 @@ def run_task(task, found, repeats, warmup):
     for name, lib in found.items():
         if name == "autograd":
             if task != "mlp_ce":
-                steps[name] = make_step_autograd(X, y, params, "mlp" if task == "mlp_ce" else task, lr)
+                kind = "mlp" if task == "mlp_ce" else task
+                steps[name] = make_step_autograd(X, y, params, kind, lr)
         else:
             steps[name] = make_step_tensor(lib, X, y, params, task, lr)
     first_losses = {name: step() for name, step in steps.items()}

@@ -498,8 +498,9 @@ def child_chain(system, depth, reps):
             made = []
 
             def value(x):
-                made.append(make(x))
-                return made[-1]
+                # (ruff's F821 misreads the `del made` below as leaving this unbound)
+                made.append(make(x))  # noqa: F821
+                return made[-1]  # noqa: F821
 
             gc.collect()
             stage = "build"
@@ -969,7 +970,6 @@ def write_plot(path, results, title):
     depths = results.get("chain_depths", [])
     systems = list(chains)
     width = 0.8 / max(1, len(systems))
-    floor = None
     totals = {}
     for s in systems:
         for d in depths:
@@ -980,6 +980,10 @@ def write_plot(path, results, title):
     in_axes = blended_transform_factory(ax.transData, ax.transAxes)  # x: data, y: 0..1 up the axes
     if totals:
         ax.set_ylim(min(totals.values()) / 30, max(totals.values()) * 30)
+    else:
+        # no chain finished: a log axis still needs a positive range (the x labels
+        # below say why each failed)
+        ax.set_ylim(0.01, 100)
     for i, s in enumerate(systems):
         xs = [j + (i - (len(systems) - 1) / 2) * width for j in range(len(depths))]
         ys = [totals.get((s, d)) for d in depths]

@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "tg_debug.h"
+
 /* One definition per kernel, instantiated for double and float. The loops are
  * branch-free selects over restrict pointers, so compilers vectorize them. */
 
@@ -9,6 +11,10 @@
     void tg_unary_##SUFFIX(int op, const T *restrict x, T *restrict y, size_t n)             \
     {                                                                                         \
         size_t i;                                                                             \
+        /* tanh's forward is numpy's: only these two have a C forward */                     \
+        TG_ASSERT(op == TG_SIGMOID || op == TG_RELU, "tg_unary: op without a C forward");    \
+        TG_ASSERT(n == 0 || (x != NULL && y != NULL), "tg_unary: NULL array");              \
+        TG_ASSERT(TG_DISJOINT(x, y, n), "tg_unary: x and y overlap (restrict)");             \
         switch (op) {                                                                         \
         case TG_SIGMOID:                                                                      \
             for (i = 0; i < n; i++) {                                                         \
@@ -32,6 +38,11 @@
                                     T *restrict dx, size_t n)                                 \
     {                                                                                         \
         size_t i;                                                                             \
+        TG_ASSERT(op >= 0 && op < TG_NUNARY, "tg_unary_backward: op out of range");          \
+        TG_ASSERT(n == 0 || (g != NULL && v != NULL && dx != NULL),                           \
+                  "tg_unary_backward: NULL array");                                           \
+        TG_ASSERT(TG_DISJOINT(dx, g, n) && TG_DISJOINT(dx, v, n),                            \
+                  "tg_unary_backward: dx overlaps an input (restrict)");                      \
         switch (op) {                                                                         \
         case TG_TANH:                                                                         \
             for (i = 0; i < n; i++) dx[i] = g[i] * ((T)1 - v[i] * v[i]);                      \

@@ -12,7 +12,8 @@ import pytest
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-pytestmark = pytest.mark.skipif(not RUN.exists(), reason="benchmarks/run.py is not beside the tests")
+pytestmark = pytest.mark.skipif(not RUN.exists(),
+                                reason="benchmarks/run.py is not beside the tests")
 
 
 def run(*args, timeout):
@@ -47,3 +48,20 @@ def test_a_smoke_run_writes_the_table_and_the_plot(tmp_path):
     assert "moons demo step, scalar" in text
     assert "the plot failed" not in text
     assert "> section " not in text  # the note of a section that raised
+
+
+def test_the_plot_draws_when_no_deep_chain_finished(tmp_path):
+    """A system with no result for a row (every chain failed) still gets its panel:
+    the log axis once had no positive value and the whole plot was lost."""
+    pytest.importorskip("matplotlib")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_run", RUN)
+    run_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_module)
+    results = {"chain_depths": [1000, 10**7],
+               "chains": {"tapegrad": {"1000": {"error": "MemoryError (build)"}},
+                          "micrograd": {"1000": {"error": "RecursionError (backward)"},
+                                        "10000000": {"skipped": "failed at a smaller depth"}}}}
+    png = tmp_path / "plot.png"
+    run_module.write_plot(png, results, "no chain finished")
+    assert png.read_bytes()[:8] == PNG_SIGNATURE

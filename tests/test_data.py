@@ -162,7 +162,8 @@ COLLATE_CASES = {
 def test_default_collate_converts_as_torchs(case):
     torch = pytest.importorskip("torch")
     from torch.utils.data import default_collate as torch_collate
-    ours, theirs = default_collate(COLLATE_CASES[case](tg)), torch_collate(COLLATE_CASES[case](torch))
+    ours = default_collate(COLLATE_CASES[case](tg))
+    theirs = torch_collate(COLLATE_CASES[case](torch))
     if case == "namedtuples":
         assert type(ours) is type(theirs) is Point
     assert_same_batches(ours, theirs)

@@ -5,7 +5,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad import nn
-from tapegrad.nn import functional as F
+from conftest import central_differences
 
 rng = np.random.default_rng(42)
 
@@ -14,18 +14,9 @@ def f64(shape, low=-1.0, high=1.0):
     return rng.uniform(low, high, shape)
 
 
-def numeric_grad(fn, arrays, k, eps=1e-6):
+def numeric_grad(fn, arrays, k):
     """d sum(fn(...) * G) / d arrays[k], by central differences (G fixed by caller)."""
-    grad = np.zeros_like(arrays[k])
-    for index in np.ndindex(arrays[k].shape):
-        original = arrays[k][index]
-        arrays[k][index] = original + eps
-        plus = fn(*arrays)
-        arrays[k][index] = original - eps
-        minus = fn(*arrays)
-        arrays[k][index] = original
-        grad[index] = (plus - minus) / (2 * eps)
-    return grad
+    return central_differences(lambda perturbed: fn(*perturbed), arrays)[k]
 
 
 # each case: (name, builds our module, builds torch's module, input arrays, target or None)

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from tapegrad import Value
+from conftest import central_differences
 
 CASES = {
     "tanh": (lambda a, b: a.tanh(), [(-2.0, 0), (0.3, 0), (4.0, 0)]),
@@ -25,11 +26,11 @@ def gradient(f, a, b):
     return out.data, x.grad, y.grad
 
 
-def numeric(f, a, b, h=1e-6):
-    def value(p, q):
-        return f(Value(p), Value(q)).data
-    return ((value(a + h, b) - value(a - h, b)) / (2 * h),
-            (value(a, b + h) - value(a, b - h)) / (2 * h))
+def numeric(f, a, b):
+    def value(point):
+        p, q = point
+        return f(Value(float(p)), Value(float(q))).data
+    return tuple(float(g) for g in central_differences(value, [a, b]))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

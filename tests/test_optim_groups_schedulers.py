@@ -270,7 +270,10 @@ def test_scheduler_state_dict_resumes_the_sequence():
     sched = tg.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=6)
     tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=6)
     for _ in range(4):
-        opt.step(); topt.step(); sched.step(); tsched.step()
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
     saved_opt, saved_sched = opt.state_dict(), sched.state_dict()
     assert saved_sched.keys() >= {"last_epoch", "base_lrs", "_last_lr", "T_max", "eta_min"}
     again, _ = scheduled_optimizers(torch, "CosineAnnealingLR", "momentum")
@@ -278,7 +281,10 @@ def test_scheduler_state_dict_resumes_the_sequence():
     resumed = tg.optim.lr_scheduler.CosineAnnealingLR(again, T_max=6, last_epoch=3)
     resumed.load_state_dict(saved_sched)
     for _ in range(20):
-        again.step(); topt.step(); resumed.step(); tsched.step()
+        again.step()
+        topt.step()
+        resumed.step()
+        tsched.step()
         assert resumed.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15)
 
 
@@ -314,7 +320,8 @@ def test_reduce_lr_on_plateau_follows_torch(options):
     tsched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **options)
     metrics = [1.0, 0.9, 0.95, 0.95, 0.899, 0.9, 0.91, 1.2, 0.5, 0.5, 0.5, 0.5, 0.49, 0.7] * 3
     for metric in metrics:
-        opt.step(); topt.step()
+        opt.step()
+        topt.step()
         sched.step(tg.tensor(metric))
         tsched.step(torch.tensor(metric))
         assert sched.get_last_lr() == tsched.get_last_lr()

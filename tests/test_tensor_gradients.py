@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from conftest import central_differences
 
-EPS = 1e-6                          # finite-difference step
 FD_RTOL, FD_ATOL = 1e-5, 1e-7       # finite differences vs analytic
 TORCH_RTOL, TORCH_ATOL = 1e-10, 1e-12   # float64 vs torch float64
 F32_RTOL, F32_ATOL = 1e-5, 1e-6     # float32 vs torch float32
@@ -109,17 +109,7 @@ def numeric_gradients(fn, arrays, G, layout="contiguous"):
         out = fn(tg, *[tg.from_numpy(laid_out(v, layout)) for v in values])
         return float(np.sum(G * out.numpy()))
 
-    grads = []
-    for i, a in enumerate(arrays):
-        g = np.zeros_like(a)
-        for j in np.ndindex(a.shape):
-            plus = [v.copy() for v in arrays]
-            minus = [v.copy() for v in arrays]
-            plus[i][j] += EPS
-            minus[i][j] -= EPS
-            g[j] = (loss(plus) - loss(minus)) / (2 * EPS)
-        grads.append(g)
-    return grads
+    return central_differences(loss, arrays)
 
 
 def torch_run(fn, arrays, G, dtype="float64"):

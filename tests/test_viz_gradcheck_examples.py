@@ -73,6 +73,18 @@ def test_large_graphs_are_cut_with_a_visible_note():
     assert "more nodes not drawn" in viz.to_dot(u.sum(), max_nodes=20)
 
 
+def test_the_note_counts_every_value_left_out():
+    """A chain of 20,000 ops on a constant is 40,001 values (each constant has its
+    handle too): 400 drawn, 39,601 hidden. The count once walked handles that _prev
+    makes afresh and the freelist reuses, and said 5."""
+    y = Value(0.5)
+    for _ in range(20_000):
+        y = y * 1.0001
+    dot = viz.to_dot(y, max_nodes=400)
+    assert dot.count('shape="record"') == 400
+    assert "... 39601 more nodes not drawn (max_nodes=400)" in dot
+
+
 def test_without_graphviz_draw_dot_returns_dot_source_and_says_how_to_install(monkeypatch):
     monkeypatch.setattr(viz.shutil, "which", lambda name: None)
     with pytest.warns(viz.GraphvizMissingWarning, match="apt-get install graphviz"):

@@ -19,6 +19,7 @@ from tapegrad.creation import (empty, empty_like, full_like, get_default_device,
                                normal, randint, randperm, set_default_device)
 from tapegrad.dlpack import from_dlpack
 from tapegrad._format import set_printoptions
+from tapegrad._version import __version__ as __version__  # the one version source
 from tapegrad.engine import Value
 from tapegrad.gradcheck import GradcheckError, gradcheck
 from tapegrad.serialization import load, save
@@ -31,7 +32,7 @@ double = float64      # torch.double
 long = int64          # torch.long
 
 __all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "save", "load",
-           "tensor", "nn", "autograd", "no_grad", "enable_grad", "inference_mode",
+           "tensor", "nn", "autograd", "viz", "no_grad", "enable_grad", "inference_mode",
            "set_grad_enabled", "is_grad_enabled", "matmul", "cat", "stack", "where", "softmax",
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
            "zeros_like", "ones_like", "rand_like", "randn_like", "from_numpy", "manual_seed",
@@ -41,4 +42,3 @@ __all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "
            "is_inference_mode_enabled", "empty", "empty_like", "full_like", "logspace", "normal",
            "randint", "randperm", "set_default_device", "get_default_device", "from_dlpack",
            "set_printoptions"]
-__version__ = "0.1.0"

@@ -154,7 +154,6 @@ cdef inline int _check(Value v) except -1:
     return 0
 
 
-
 # ------------------------------------------------------------- recording
 
 cdef inline Value _new_handle(tg_node *node):
@@ -376,7 +375,7 @@ def weighted_sum(w, x, Value start not None):
     other than Values and real numbers take the plain Python expression.
     """
     cdef Py_ssize_t i, n
-    cdef double *numbers
+    cdef double *reals
     cdef int *kinds
     cdef tg_node *acc
     cdef tg_node *product
@@ -384,10 +383,10 @@ def weighted_sum(w, x, Value start not None):
     ws = tuple(w)
     xs = tuple(x)
     n = min(len(ws), len(xs))
-    numbers = <double *>malloc(max(n, 1) * sizeof(double))
+    reals = <double *>malloc(max(n, 1) * sizeof(double))
     kinds = <int *>malloc(max(n, 1) * sizeof(int))
     try:
-        if numbers is NULL or kinds is NULL:
+        if reals is NULL or kinds is NULL:
             raise MemoryError()
         # Read every input first: reading a number may run Python code, which
         # must not run while unrooted nodes are being recorded below.
@@ -399,7 +398,7 @@ def weighted_sum(w, x, Value start not None):
             if isinstance(xs[i], Value):
                 _check(<Value>xs[i])
             else:
-                kinds[i] = _as_number(xs[i], &numbers[i])
+                kinds[i] = _as_number(xs[i], &reals[i])
                 if kinds[i] == NOT_A_NUMBER:
                     return sum((a * b for a, b in zip(ws, xs)), start)
         acc = start.node
@@ -407,12 +406,12 @@ def weighted_sum(w, x, Value start not None):
             if kinds[i] == NOT_A_NUMBER:
                 product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, (<Value>xs[i]).node)
             else:
-                product = _const_node(TG_OP_MUL, (<Value>ws[i]).node, numbers[i],
+                product = _const_node(TG_OP_MUL, (<Value>ws[i]).node, reals[i],
                                       kinds[i] == INTEGER)
             acc = _binary_node(TG_OP_ADD, acc, product)
         return _handle_of(acc)
     finally:
-        free(numbers)
+        free(reals)
         free(kinds)
 
 
@@ -498,9 +497,11 @@ cdef int _set_data(Value v, object value) except -1:
 @cython.final
 @cython.freelist(1024)
 cdef class Value:
-    """A scalar and its gradient, one node of the tape. micrograd's Value API.
+    # the first line is CPython's text signature: inspect.signature(Value) and help()
+    """Value(data, _children=(), _op='', label='')\n--\n\n
+    A scalar and its gradient, one node of the tape. micrograd's Value API.
 
-    Value(data, _children=(), _op='', label=''): data is a real number. With
+    data is a real number. With
     _children, the node is a custom operation: assign it a `_backward` closure
     that adds into the children's grads, micrograd style, and backward() calls
     it (a Python call per such node: the slow path).

@@ -27,7 +27,7 @@ class FunctionCtx:
 
 
 class Function:
-    """A custom operation with its own backward, as torch.autograd.Function:
+    """A custom operation with its own backward, as torch.autograd.Function::
 
         class Cube(Function):
             @staticmethod

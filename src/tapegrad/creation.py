@@ -38,6 +38,7 @@ def set_default_device(device):
 
 
 def get_default_device():
+    """The default device: always the cpu."""
     return Device("cpu")
 
 
@@ -84,10 +85,12 @@ def from_numpy(array):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
+    """A tensor of the given size filled with 0 (the default float dtype unless dtype says)."""
     return _make(np.zeros(_size(size), dtype=_float(dtype)), None, requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
+    """A tensor of the given size filled with 1 (the default float dtype unless dtype says)."""
     return _make(np.ones(_size(size), dtype=_float(dtype)), None, requires_grad, device)
 
 
@@ -116,10 +119,12 @@ def empty(*size, dtype=None, requires_grad=False, device=None):
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    """The n x m identity matrix (m defaults to n)."""
     return _make(np.eye(n, m, dtype=_float(dtype)), None, requires_grad, device)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """The numbers from start up to end (excluded) by step; int64 when all are integers."""
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -129,6 +134,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """steps numbers evenly spaced from start to end, both included."""
     return _make(np.linspace(start, end, steps, dtype=_float(dtype)), None, requires_grad, device)
 
 
@@ -142,11 +148,13 @@ def logspace(start, end, steps, base=10.0, dtype=None, requires_grad=False, devi
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None):
+    """Uniform random numbers in [0, 1) of the given size, from manual_seed's generator."""
     arr = _rng(generator).random(_size(size), dtype=np.float64).astype(_float(dtype))
     return _make(arr, None, requires_grad, device)
 
 
 def randn(*size, generator=None, dtype=None, requires_grad=False, device=None):
+    """Standard normal random numbers of the given size, from manual_seed's generator."""
     arr = _rng(generator).standard_normal(_size(size)).astype(_float(dtype))
     return _make(arr, None, requires_grad, device)
 
@@ -212,14 +220,17 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, requires_gra
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
+    """zeros of t's shape (and dtype, unless dtype is given)."""
     return _make(np.zeros(t.shape, dtype=dtype or t.dtype), None, requires_grad, None)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
+    """ones of t's shape (and dtype, unless dtype is given)."""
     return _make(np.ones(t.shape, dtype=dtype or t.dtype), None, requires_grad, None)
 
 
 def empty_like(t, dtype=None, requires_grad=False, device=None):
+    """empty of t's shape (zeros, as empty)."""
     check_device(device)
     return zeros_like(t, dtype, requires_grad)
 
@@ -233,12 +244,15 @@ def full_like(t, fill_value, dtype=None, requires_grad=False, device=None):
 
 
 def randn_like(t, dtype=None, requires_grad=False):
+    """randn of t's shape (and dtype, unless dtype is given)."""
     return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def rand_like(t, dtype=None, requires_grad=False):
+    """rand of t's shape (and dtype, unless dtype is given)."""
     return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def is_tensor(obj):
+    """True when obj is a tapegrad Tensor."""
     return isinstance(obj, Tensor)

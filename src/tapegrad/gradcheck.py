@@ -1,11 +1,11 @@
-"""gradcheck: backward against central finite differences, as torch.autograd.gradcheck.
+"""gradcheck: backward against central finite differences, as torch.autograd.gradcheck::
 
     gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
 
 fn takes the inputs (scalar Values, or float64 Tensors) and returns a Value or
 a Tensor. Every element of every input that takes part is perturbed by +-eps;
 the numerical derivative of every output element must equal the one backward
-computes within atol + rtol * |numerical|. Returns True, or raises
+computes within ``atol + rtol * |numerical|``. Returns True, or raises
 GradcheckError naming the worst element.
 """
 import numpy as np
@@ -19,6 +19,8 @@ class GradcheckError(RuntimeError):
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """True when fn's backward matches central finite differences on every input element; else
+    GradcheckError (or False with raise_exception=False)."""
     if isinstance(inputs, (Value, Tensor)):
         inputs = (inputs,)
     inputs = tuple(inputs)

@@ -65,12 +65,14 @@ def _count_hidden(order, drawn):
     """How many values beyond the drawn ones the graph has (counted up to a
     bound, so a huge graph is not walked)."""
     stack = [p for v in order for p in v._prev if id(p) not in drawn]
-    seen = set()
+    # seen keeps the handles alive: _prev makes fresh handles for parents nobody
+    # holds, and a freed handle's id is soon another's (the freelist reuses it)
+    seen = {}
     while stack and len(seen) < 100_000:
         v = stack.pop()
         if id(v) in seen or id(v) in drawn:
             continue
-        seen.add(id(v))
+        seen[id(v)] = v
         stack.extend(v._prev)
     return len(seen)
 
@@ -140,8 +142,9 @@ def to_dot(root, rankdir="LR", max_nodes=MAX_NODES):
     for a, b in edges:
         lines.append(f"  {_quote(a)} -> {_quote(b)};")
     if hidden:
-        lines.append(f'  "truncated" [label={_quote(f"... {hidden} more nodes not drawn (max_nodes={max_nodes})")}, '
-                     'shape=note, style=filled, fillcolor=lightyellow];')
+        note = _quote(f"... {hidden} more nodes not drawn (max_nodes={max_nodes})")
+        lines.append(f'  "truncated" [label={note}, shape=note, style=filled, '
+                     'fillcolor=lightyellow];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -163,7 +163,7 @@ def run_backward(tuple outputs, tuple grads, bint retain_graph, inputs=None, cap
         for t in inputs:
             if not isinstance(t, TensorBase):
                 raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got "
-                                f"{type(t).__name__}")
+                                   f"{type(t).__name__}")
             if not (<TensorBase>t)._requires_grad:
                 raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             wanted[id((<TensorBase>t)._grad_fn) if (<TensorBase>t)._grad_fn is not None

@@ -60,8 +60,8 @@ relu = _unary_op("relu", "ReluBackward0", lambda x: _kernel_forward(TG_RELU, x)
                  if x.dtype.kind == 'f' else np.maximum(x, 0),
                  lambda grad, result: _fused_backward(TG_RELU, grad, result), keeps_integers=True)
 abs_op = _unary_op("abs", "AbsBackward0", np.abs,
-                lambda grad, self: np.where(self > 0, grad, np.where(self < 0, -grad, 0)),
-                keeps_integers=True)
+                   lambda grad, self: np.where(self > 0, grad, np.where(self < 0, -grad, 0)),
+                   keeps_integers=True)
 
 
 CLAMP = Op("ClampBackward1", ("self",), ("min", "max"),

@@ -173,8 +173,9 @@ cdef tuple _shifted(TensorBase a, object dim):
 
 def softmax(input, dim, dtype=None):
     """exp(x) / sum(exp(x)) along dim, computed stably."""
-    cdef TensorBase a = _as_tensor(input) if dtype is None else _cast(_as_tensor(input),
-                                                                        as_dtype(dtype), False)
+    cdef TensorBase a = _as_tensor(input)
+    if dtype is not None:
+        a = _cast(a, as_dtype(dtype), False)
     shifted, axis, out_dtype = _shifted(a, dim)
     e = np.exp(shifted)
     out = (e / e.sum(axis=axis, keepdims=True)).astype(out_dtype, copy=False)
@@ -183,8 +184,9 @@ def softmax(input, dim, dtype=None):
 
 def log_softmax(input, dim, dtype=None):
     """x - log(sum(exp(x))) along dim, computed stably."""
-    cdef TensorBase a = _as_tensor(input) if dtype is None else _cast(_as_tensor(input),
-                                                                        as_dtype(dtype), False)
+    cdef TensorBase a = _as_tensor(input)
+    if dtype is not None:
+        a = _cast(a, as_dtype(dtype), False)
     shifted, axis, out_dtype = _shifted(a, dim)
     with np.errstate(divide='ignore'):
         out = (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(

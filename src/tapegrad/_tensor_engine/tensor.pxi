@@ -2,7 +2,9 @@
 # table (arithmetic.pxi, elementwise.pxi, ...) applied to self.
 
 cdef class Tensor(TensorBase):
-    """A numpy array with PyTorch's autograd.
+    # the first line is CPython's text signature: inspect.signature(Tensor) and help()
+    """Tensor(*args, device=None, requires_grad=False, dtype=None)\n--\n\n
+    A numpy array with PyTorch's autograd.
 
     Tensor(data) makes a float32 tensor, as torch.Tensor does;
     tapegrad.tensor(data, dtype=None, requires_grad=False) infers the dtype.
@@ -72,27 +74,35 @@ cdef class Tensor(TensorBase):
         return matmul(_operand(other, self), self)
 
     def add(self, other, *, alpha=1):
+        """self + alpha * other, broadcast."""
         return add(self, other, alpha=alpha)
 
     def sub(self, other, *, alpha=1):
+        """self - alpha * other, broadcast."""
         return sub(self, other, alpha=alpha)
 
     def mul(self, other):
+        """self * other, broadcast."""
         return mul(self, other)
 
     def div(self, other):
+        """self / other, broadcast."""
         return div(self, other)
 
     def pow(self, exponent):
+        """self ** exponent, broadcast."""
         return pow_op(self, exponent)
 
     def neg(self):
+        """-self."""
         return neg(self)
 
     def matmul(self, other):
+        """The matrix product self @ other, with numpy's broadcasting rules."""
         return matmul(self, other)
 
     def mm(self, other):
+        """The product of two matrices."""
         return matmul(self, other)
 
     # -- comparisons: bool tensors, no graph
@@ -119,71 +129,91 @@ cdef class Tensor(TensorBase):
         return id(self)
 
     def eq(self, other):
+        """Elementwise self == other, as a bool tensor."""
         return self == other
 
     def equal(self, other):
+        """True when other has the same shape and the same elements."""
         return bool(isinstance(other, TensorBase)
                     and self._data.shape == (<TensorBase>other)._data.shape
                     and np.array_equal(self._data, (<TensorBase>other)._data))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Whether all elements are within ``atol + rtol * abs(other)`` of other."""
         return bool(np.allclose(self._data, _operand(other, self)._data, rtol, atol, equal_nan))
 
     # -- elementwise
 
     def exp(self):
+        """The elementwise exponential."""
         return _unary(exp, self)
 
     def log(self):
+        """The elementwise natural logarithm."""
         return _unary(log, self)
 
     def tanh(self):
+        """The elementwise hyperbolic tangent."""
         return _unary(tanh, self)
 
     def sigmoid(self):
+        """The elementwise logistic sigmoid 1 / (1 + exp(-x))."""
         return _unary(sigmoid, self)
 
     def relu(self):
+        """max(self, 0) elementwise."""
         return _unary(relu, self)
 
     def abs(self):
+        """The elementwise absolute value."""
         return _unary(abs_op, self)
 
     def sqrt(self):
+        """The elementwise square root."""
         return _unary(sqrt, self)
 
     def clamp(self, min=None, max=None):
+        """Each element limited to [min, max]; either bound may be None."""
         return clamp(self, min, max)
 
     clip = clamp
 
     def clone(self):
+        """A copy with its own storage that stays in the graph."""
         return clone(self)
 
     # -- reductions
 
     def sum(self, dim=None, keepdim=False, dtype=None):
+        """The sum over all elements or along dim."""
         return sum_op(self, dim, keepdim, dtype=dtype)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
+        """The mean over all elements or along dim."""
         return mean(self, dim, keepdim, dtype=dtype)
 
     def max(self, dim=None, keepdim=False):
+        """The largest element, or (values, indices) along dim."""
         return _extreme(self, dim, keepdim, True)
 
     def min(self, dim=None, keepdim=False):
+        """The smallest element, or (values, indices) along dim."""
         return _extreme(self, dim, keepdim, False)
 
     def argmax(self, dim=None, keepdim=False):
+        """The index of the largest element, over all elements or along dim."""
         return argmax(self, dim, keepdim)
 
     def argmin(self, dim=None, keepdim=False):
+        """The index of the smallest element, over all elements or along dim."""
         return argmin(self, dim, keepdim)
 
     def softmax(self, dim, dtype=None):
+        """exp(self) / sum(exp(self)) along dim, computed stably."""
         return softmax(self, dim, dtype)
 
     def log_softmax(self, dim, dtype=None):
+        """log(softmax(self)) along dim, computed stably."""
         return log_softmax(self, dim, dtype)
 
     # --- math functions and reductions (issue 12, math)
@@ -349,21 +379,27 @@ cdef class Tensor(TensorBase):
     # -- shapes
 
     def reshape(self, *shape):
+        """The elements in the given shape: a view where the layout allows, else a copy."""
         return _reshape(self, _shape_arg(shape), False)
 
     def view(self, *shape):
+        """A view of the same storage in another shape."""
         return _reshape(self, _shape_arg(shape), True)
 
     def view_as(self, other):
+        """self viewed in other's shape."""
         return _reshape(self, tuple((<TensorBase>other)._data.shape), True)
 
     def reshape_as(self, other):
+        """self reshaped to other's shape."""
         return _reshape(self, tuple((<TensorBase>other)._data.shape), False)
 
     def flatten(self, start_dim=0, end_dim=-1):
+        """The dimensions start_dim to end_dim merged into one."""
         return _flatten(self, start_dim, end_dim)
 
     def transpose(self, dim0, dim1):
+        """A view with dimensions dim0 and dim1 swapped."""
         n = self._data.ndim
         axes = list(range(n))
         if n:
@@ -372,6 +408,7 @@ cdef class Tensor(TensorBase):
         return _permute(self, tuple(axes))
 
     def t(self):
+        """The transpose of a tensor of at most 2 dimensions."""
         if self._data.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self._data.ndim}D")
@@ -379,9 +416,11 @@ cdef class Tensor(TensorBase):
 
     @property
     def T(self):
+        """The tensor with its dimensions reversed (a view), as torch's .T."""
         return _permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
 
     def permute(self, *dims):
+        """A view with the dimensions in the given order."""
         dims = _shape_arg(dims)
         n = self._data.ndim
         if len(dims) != n:
@@ -393,12 +432,15 @@ cdef class Tensor(TensorBase):
         return _permute(self, axes)
 
     def squeeze(self, dim=None):
+        """A view without the dimensions of size 1 (or without dim, if it is 1)."""
         return _squeeze(self, dim)
 
     def unsqueeze(self, dim):
+        """A view with a new dimension of size 1 at dim."""
         return _unsqueeze(self, dim)
 
     def expand(self, *sizes):
+        """A broadcast view of self to the given sizes (-1 keeps a size)."""
         sizes = _shape_arg(sizes)
         shape = self._data.shape
         lead = len(sizes) - len(shape)
@@ -406,6 +448,7 @@ cdef class Tensor(TensorBase):
         return _expand(self, target)
 
     def expand_as(self, other):
+        """self expanded to other's shape."""
         return _expand(self, tuple((<TensorBase>other)._data.shape))
 
     def __getitem__(self, index):
@@ -417,15 +460,19 @@ cdef class Tensor(TensorBase):
     # -- in place: the out-of-place ops' formulas
 
     def add_(self, other, *, alpha=1):
+        """In place: self += alpha * other."""
         return _inplace_binary(ADD, np.add, self, other * alpha if alpha != 1 else other)
 
     def sub_(self, other, *, alpha=1):
+        """In place: self -= alpha * other."""
         return _inplace_binary(SUB, np.subtract, self, other * alpha if alpha != 1 else other)
 
     def mul_(self, other):
+        """In place: ``self *= other``."""
         return _inplace_binary(MUL, np.multiply, self, other)
 
     def div_(self, other):
+        """In place: self /= other."""
         return _inplace_binary(DIV, np.true_divide, self, other, True)
 
     def __iadd__(self, other):
@@ -441,24 +488,31 @@ cdef class Tensor(TensorBase):
         return _inplace_binary(DIV, np.true_divide, self, other, True)
 
     def relu_(self):
+        """In place: self = relu(self)."""
         return _inplace_unary(relu, self)
 
     def exp_(self):
+        """In place: self = exp(self)."""
         return _inplace_unary(exp, self)
 
     def tanh_(self):
+        """In place: self = tanh(self)."""
         return _inplace_unary(tanh, self)
 
     def sigmoid_(self):
+        """In place: self = sigmoid(self)."""
         return _inplace_unary(sigmoid, self)
 
     def zero_(self):
+        """In place: every element set to 0."""
         return _fill(self, 0, ZERO)
 
     def fill_(self, value):
+        """In place: every element set to value."""
         return _fill(self, value)
 
     def copy_(self, src):
+        """In place: writes src (broadcast, cast) into self; the gradient flows to src."""
         return _copy(self, src)
 
     # --- the surface users meet first: formatting and DLPack (issue 12)

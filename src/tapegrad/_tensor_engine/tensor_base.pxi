@@ -57,9 +57,11 @@ cdef class TensorBase:
 
     @property
     def shape(self):
+        """The size of each dimension, a tapegrad.Size."""
         return Size(self._data.shape)
 
     def size(self, dim=None):
+        """The shape, or the size of dimension dim."""
         if dim is None:
             return Size(self._data.shape)
         if self._data.ndim == 0:
@@ -68,12 +70,15 @@ cdef class TensorBase:
 
     @property
     def ndim(self):
+        """The number of dimensions."""
         return self._data.ndim
 
     def dim(self):
+        """The number of dimensions."""
         return self._data.ndim
 
     def numel(self):
+        """The number of elements."""
         return self._data.size
 
     def __len__(self):
@@ -83,14 +88,17 @@ cdef class TensorBase:
 
     @property
     def dtype(self):
+        """The element type (tapegrad.float32, float64, int64, ...)."""
         return self._data.dtype
 
     @property
     def device(self):
+        """The device the tensor lives on: always the CPU."""
         return _CPU
 
     @property
     def is_leaf(self):
+        """True for a tensor no recorded op made (what gets .grad)."""
         return self._grad_fn is None
 
     def is_inference(self):
@@ -99,6 +107,7 @@ cdef class TensorBase:
 
     @property
     def grad_fn(self):
+        """The node that made this tensor in the graph, or None for a leaf."""
         return self._grad_fn
 
     @property
@@ -107,6 +116,7 @@ cdef class TensorBase:
 
     @property
     def requires_grad(self):
+        """Whether ops record a graph through this tensor."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -114,6 +124,7 @@ cdef class TensorBase:
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
+        """Sets requires_grad on a leaf, in place; returns self."""
         if self._grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -129,15 +140,18 @@ cdef class TensorBase:
 
     @property
     def grad(self):
+        """The gradient backward accumulated into this tensor, or None."""
         return self._grad
 
     @grad.setter
     def grad(self, value):
         if value is not None:
             if not isinstance(value, TensorBase):
-                raise TypeError(f"assigned grad must be a Tensor or None, not {type(value).__name__}")
+                raise TypeError(f"assigned grad must be a Tensor or None, "
+                                f"not {type(value).__name__}")
             if (<TensorBase>value)._data.shape != self._data.shape:
-                raise RuntimeError(f"assigned grad has shape {tuple((<TensorBase>value)._data.shape)} "
+                raise RuntimeError(f"assigned grad has shape "
+                                   f"{tuple((<TensorBase>value)._data.shape)} "
                                    f"but the tensor has shape {tuple(self._data.shape)}")
         self._grad = value
 
@@ -152,6 +166,7 @@ cdef class TensorBase:
 
     @property
     def retains_grad(self):
+        """Whether this non-leaf keeps .grad (retain_grad() was called)."""
         return self._retains_grad
 
     def register_hook(self, hook):
@@ -171,11 +186,13 @@ cdef class TensorBase:
         return _alias(self, self._data)
 
     def detach_(self):
+        """In place: cuts self off from the graph and makes it a leaf."""
         self._grad_fn = None
         self._requires_grad = False
         return self
 
     def numpy(self):
+        """The storage as a numpy array (shared, not copied); refused while it requires grad."""
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
@@ -185,12 +202,14 @@ cdef class TensorBase:
         return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self):
+        """The one element as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
                                "to Scalar")
         return self._data.reshape(()).item()
 
     def tolist(self):
+        """The elements as nested Python lists of numbers."""
         return self._data.tolist()
 
     def __float__(self):
@@ -261,18 +280,23 @@ cdef class TensorBase:
                   else f"cuda:{device}")
 
     def float(self):
+        """A copy as float32 (self when it already is)."""
         return _cast(self, float32, False)
 
     def double(self):
+        """A copy as float64 (self when it already is)."""
         return _cast(self, float64, False)
 
     def long(self):
+        """A copy as int64 (self when it already is)."""
         return _cast(self, int64, False)
 
     def int(self):
+        """A copy as int32 (self when it already is)."""
         return _cast(self, int32, False)
 
     def bool(self):
+        """A copy as torch.bool (self when it already is)."""
         return _cast(self, bool_, False)
 
     def type(self, dtype=None, non_blocking=False):
@@ -285,12 +309,15 @@ cdef class TensorBase:
         return _cast(self, as_dtype(dtype), False)
 
     def cpu(self):
+        """self: tensors live on the CPU."""
         return self
 
     def contiguous(self):
+        """self when its storage is C-contiguous, else a contiguous copy."""
         return self if self._data.flags.c_contiguous else self.clone()
 
     def is_contiguous(self):
+        """Whether the storage is C-contiguous."""
         return bool(self._data.flags.c_contiguous)
 
     # -- autograd

@@ -10,14 +10,17 @@ __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "dropo
 
 
 def relu(input):
+    """max(input, 0) elementwise."""
     return input.relu()
 
 
 def tanh(input):
+    """The elementwise hyperbolic tangent."""
     return input.tanh()
 
 
 def sigmoid(input):
+    """The elementwise logistic sigmoid."""
     return input.sigmoid()
 
 
@@ -32,6 +35,7 @@ def linear(input, weight, bias=None):
 
 
 def dropout(input, p=0.5, training=True):
+    """In training, each element zeroed with probability p and the rest scaled by 1/(1-p)."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
@@ -44,6 +48,7 @@ def dropout(input, p=0.5, training=True):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalizes over the last len(normalized_shape) dimensions, then scales and shifts."""
     normalized_shape = tuple(normalized_shape) if isinstance(normalized_shape, (tuple, list)) \
         else (normalized_shape,)
     if tuple(input.shape[-len(normalized_shape):]) != normalized_shape:
@@ -62,6 +67,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def embedding(input, weight):
+    """The rows of weight that input's indices name."""
     indices = input.numpy() if isinstance(input, Tensor) else np.asarray(input)
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"embedding: indices must be integers, not {indices.dtype}")
@@ -87,12 +93,14 @@ def _same_shape(input, target, name):
 
 
 def mse_loss(input, target, reduction="mean"):
+    """The squared error (input - target)**2, reduced as reduction says."""
     _same_shape(input, target, "mse_loss")
     difference = input - target
     return _reduce(difference * difference, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
+    """The absolute error abs(input - target), reduced as reduction says."""
     _same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction)
 

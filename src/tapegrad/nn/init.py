@@ -53,22 +53,27 @@ def _rng(generator):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    """In place: tensor filled from U(a, b)."""
     return _fill(tensor, _rng(generator).uniform(a, b, tuple(tensor.shape)))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    """In place: tensor filled from N(mean, std**2)."""
     return _fill(tensor, _rng(generator).normal(mean, std, tuple(tensor.shape)))
 
 
 def constant_(tensor, val):
+    """In place: tensor filled with val."""
     return _fill(tensor, np.full(tuple(tensor.shape), val))
 
 
 def ones_(tensor):
+    """In place: tensor filled with 1."""
     return constant_(tensor, 1.0)
 
 
 def zeros_(tensor):
+    """In place: tensor filled with 0."""
     return constant_(tensor, 0.0)
 
 

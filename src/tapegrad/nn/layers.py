@@ -36,21 +36,25 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    """max(x, 0) elementwise."""
     def forward(self, input):
         return input.relu()
 
 
 class Tanh(Module):
+    """The elementwise hyperbolic tangent."""
     def forward(self, input):
         return input.tanh()
 
 
 class Sigmoid(Module):
+    """The elementwise logistic sigmoid."""
     def forward(self, input):
         return input.sigmoid()
 
 
 class Softmax(Module):
+    """softmax along dim."""
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
@@ -63,11 +67,14 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """log_softmax along dim."""
     def forward(self, input):
         return F.log_softmax(input, -1 if self.dim is None else self.dim)
 
 
 class Dropout(Module):
+    """Zeroes each element with probability p in training (scaling the rest); the identity in
+    eval."""
     def __init__(self, p=0.5):
         super().__init__()
         if not 0 <= p <= 1:
@@ -82,6 +89,7 @@ class Dropout(Module):
 
 
 class LayerNorm(Module):
+    """Layer normalization over the last dimensions, with a learnable scale and shift."""
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
         super().__init__()
         self.normalized_shape = tuple(normalized_shape) \
@@ -119,6 +127,7 @@ class Embedding(Module):
 
 
 class Flatten(Module):
+    """Merges dimensions start_dim to end_dim into one."""
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
@@ -162,6 +171,7 @@ class Unflatten(Module):
 
 
 class Identity(Module):
+    """Returns its input unchanged."""
     def forward(self, input):
         return input
 
@@ -177,26 +187,31 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
+    """The mean (or sum) squared error."""
     def forward(self, input, target):
         return F.mse_loss(input, target, self.reduction)
 
 
 class L1Loss(_Loss):
+    """The mean (or sum) absolute error."""
     def forward(self, input, target):
         return F.l1_loss(input, target, self.reduction)
 
 
 class NLLLoss(_Loss):
+    """The negative log-likelihood of the target classes, given log-probabilities."""
     def forward(self, input, target):
         return F.nll_loss(input, target, self.reduction)
 
 
 class BCELoss(_Loss):
+    """The binary cross-entropy of probabilities against targets in [0, 1]."""
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """The binary cross-entropy of logits, computed stably."""
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.reduction)
 

@@ -10,6 +10,7 @@ from tapegrad.nn.module import Module
 
 
 class Neuron(Module):
+    """micrograd's Neuron: weights and a bias as Values, an optional ReLU."""
 
     def __init__(self, nin, nonlin=True):
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
@@ -29,6 +30,7 @@ class Neuron(Module):
 
 
 class Layer(Module):
+    """micrograd's Layer: nout Neurons over the same inputs."""
 
     def __init__(self, nin, nout, **kwargs):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
@@ -45,6 +47,7 @@ class Layer(Module):
 
 
 class MLP(Module):
+    """micrograd's MLP: Layers of the given sizes, ReLU on all but the last."""
 
     def __init__(self, nin, nouts):
         sizes = [nin] + list(nouts)

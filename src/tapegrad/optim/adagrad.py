@@ -7,6 +7,7 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
+    """torch.optim.Adagrad: steps scaled by the root of the summed squared gradients."""
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, *, maximize=False):
         check_nonnegative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,

@@ -7,6 +7,7 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class Adam(Optimizer):
+    """torch.optim.Adam: steps from bias-corrected moment estimates (amsgrad optional)."""
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         check_nonnegative(lr=lr, eps=eps)

@@ -8,6 +8,8 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class SGD(Optimizer):
+    """torch.optim.SGD: gradient descent with optional momentum, dampening, Nesterov and weight
+    decay."""
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):
         check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)

@@ -1,4 +1,4 @@
-"""Gradient clipping, as torch.nn.utils.clip_grad_norm_ and clip_grad_value_.
+"""Gradient clipping, as torch.nn.utils ``clip_grad_norm_`` and ``clip_grad_value_``.
 
 The total norm is the norm of the per-parameter gradient norms, computed in the
 gradients' dtype; every gradient is then multiplied by

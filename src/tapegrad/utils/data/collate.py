@@ -19,6 +19,7 @@ def _is_text(obj):
 
 
 def default_collate(batch):
+    """torch's default_collate: a list of samples stacked into a batch, structure kept."""
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(list(batch), 0)

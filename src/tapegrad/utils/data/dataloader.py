@@ -21,6 +21,7 @@ def get_worker_info():
 
 
 class DataLoader:
+    """torch's DataLoader: batches of a dataset, shuffled or sampled, in this process."""
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
