@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,6 +73,7 @@ typedef struct tg_segment {
     struct tg_segment *prev;      /* older segment of its list */
     struct tg_segment *next;      /* newer segment of its list */
     uint32_t count;               /* slots used */
+    uint32_t handles;             /* nodes with a Python handle: see tg_node_attach_handle */
     uint8_t live;                 /* scratch of tg_tape_mark */
     uint8_t has_many;             /* some node holds a heap parent array */
     tg_node nodes[];
@@ -89,7 +91,17 @@ typedef struct tg_tape {
     size_t nleaf_segments;
     tg_node *free_leaves;         /* free leaf slots, linked through up.parent[0] */
     uint32_t active_sweeps;       /* no collection while a sweep walks the tape */
+    tg_segment *spare;            /* freed segments kept for the next ones, linked through prev */
+    size_t nspare;
 } tg_tape;
+
+/* At most this many freed segments are kept for reuse: a training loop frees
+ * and makes segments at every step, and fresh memory costs a page fault per
+ * page. */
+#define TG_SPARE_SEGMENTS 16
+
+/* An empty tape. */
+void tg_tape_init(tg_tape *tape);
 
 /* op of a free leaf slot */
 #define TG_FREE_SLOT 0xFFu
@@ -111,8 +123,18 @@ tg_segment *tg_segment_new(tg_tape *tape);
 tg_segment *tg_leaf_segment_new(tg_tape *tape);
 
 /* A cleared node for an operation, at the end of the tape; NULL when the
- * tail segment is full (or there is none). */
-tg_node *tg_tape_push(tg_tape *tape);
+ * tail segment is full (or there is none). Inline: every recorded operation
+ * takes this path. */
+static inline tg_node *tg_tape_push(tg_tape *tape)
+{
+    tg_segment *segment = tape->tail;
+    if (segment == NULL || segment->count >= TG_SEGMENT_CAPACITY)
+        return NULL;
+    tg_node *node = &segment->nodes[segment->count];
+    memset(node, 0, sizeof *node);
+    node->index = (uint16_t)segment->count++;
+    return node;
+}
 
 /* A cleared leaf slot, reused or new; NULL when a leaf segment is needed. */
 tg_node *tg_tape_push_leaf(tg_tape *tape);
@@ -126,9 +148,25 @@ tg_node *tg_tape_push_leaf(tg_tape *tape);
 void tg_tape_mark(tg_tape *tape);
 size_t tg_tape_sweep(tg_tape *tape);
 
+/* Returns the spare segments to the allocator. */
+void tg_tape_release_spares(tg_tape *tape);
+
 static inline tg_segment *tg_node_segment(const tg_node *node)
 {
     return (tg_segment *)((char *)(node - node->index) - offsetof(tg_segment, nodes));
+}
+
+/* Gives node its Python handle, or takes it away (handle NULL). Every change
+ * of node->handle goes through here: a collection skips the segments without
+ * a handle that no live node points into, without reading their nodes. */
+static inline void tg_node_set_handle(tg_node *node, void *handle)
+{
+    tg_segment *segment = tg_node_segment(node);
+    if (node->handle == NULL && handle != NULL)
+        segment->handles++;
+    else if (node->handle != NULL && handle == NULL)
+        segment->handles--;
+    node->handle = handle;
 }
 
 static inline tg_node *tg_node_parent(const tg_node *node, uint32_t k)
