@@ -211,7 +211,7 @@ static void clear_live(tg_segment *list)
     }
 }
 
-size_t tg_tape_sweep(tg_tape *tape)
+size_t tg_tape_reclaim(tg_tape *tape)
 {
     tg_segment *dead = NULL;
     size_t freed = unlink_dead(&tape->tail, &tape->nsegments, &dead);
@@ -294,8 +294,9 @@ static tg_node *sweep_leaves(tg_sweep *sweep)
     return NULL;
 }
 
-static inline tg_node *pause(tg_sweep *sweep, tg_segment *segment, int64_t i, size_t pending,
-                             size_t leaf_pending, tg_node *node)
+/* Saves where the sweep is and hands node to the caller of tg_sweep_run. */
+static inline tg_node *sweep_stop_at(tg_sweep *sweep, tg_segment *segment, int64_t i,
+                                     size_t pending, size_t leaf_pending, tg_node *node)
 {
     sweep->segment = segment;
     sweep->position = i - 1;
@@ -321,12 +322,12 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
             node->flags &= (uint8_t)~TG_MARK;
             pending--;
             if ((node->flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) && !cleanup)
-                return pause(sweep, segment, i, pending, leaf_pending, node);
+                return sweep_stop_at(sweep, segment, i, pending, leaf_pending, node);
             if (node->flags & TG_CUSTOM) {
                 for (uint32_t k = 0; k < node->nparents; k++)
                     mark(tg_node_parent(node, k), &pending, &leaf_pending);
                 if ((node->flags & TG_HAS_CLOSURE) && !cleanup)
-                    return pause(sweep, segment, i, pending, leaf_pending, node);
+                    return sweep_stop_at(sweep, segment, i, pending, leaf_pending, node);
             } else {
                 /* local gradient x global gradient, accumulated: the chain rule */
                 const double g = node->grad;

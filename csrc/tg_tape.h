@@ -5,7 +5,7 @@
  * Segments never move once allocated, so node pointers stay valid for as long
  * as their segment lives.
  *
- * Memory is reclaimed by a tracing collection (tg_tape_mark, tg_tape_sweep) whose roots are
+ * Memory is reclaimed by a tracing collection (tg_tape_mark, tg_tape_reclaim) whose roots are
  * the nodes with a live Python handle. Its mark phase is one reverse walk too:
  * a node is live if it has a handle or a live node points to it, and every
  * node that points to it is newer, so it has been visited already.
@@ -60,7 +60,12 @@ union tg_parents {
 typedef struct tg_node {
     double data;
     double grad;
-    double local[2];              /* d(this)/d(parent[k]), recorded in the forward pass */
+    /* d(this)/d(parent[k]), recorded in the forward pass. A node with one
+     * parent keeps a number of its op in local[1] instead: the exponent of
+     * x ** c (POW_CONST, POW_INT), for its _op name; what the leaf of a
+     * folded constant is rebuilt from: c of x + c (ADD_*CONST), and x, the
+     * derivative by c, of x * c (MUL_*CONST). See tg_ops.h. */
+    double local[2];
     union tg_parents up;
     void *handle;                 /* the live Python handle of this node, borrowed; or NULL */
     uint16_t index;               /* position in its segment: leads back to the segment */
@@ -142,11 +147,11 @@ tg_node *tg_tape_push_leaf(tg_tape *tape);
 /* A collection in two steps, so the caller can look at what is live in between
  * (and drop its own data for the dead nodes). tg_tape_mark sets TG_LIVE on every
  * node reachable from a node with a handle (TG_WEAK_HANDLE excepted).
- * tg_tape_sweep frees the segments, but the tails, with no live node, frees
+ * tg_tape_reclaim frees the segments, but the tails, with no live node, frees
  * the dead leaf slots for reuse, and clears TG_LIVE; it returns the number of
  * segments freed. Neither may run while a sweep does. */
 void tg_tape_mark(tg_tape *tape);
-size_t tg_tape_sweep(tg_tape *tape);
+size_t tg_tape_reclaim(tg_tape *tape);
 
 /* Returns the spare segments to the allocator. */
 void tg_tape_release_spares(tg_tape *tape);

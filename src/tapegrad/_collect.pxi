@@ -149,7 +149,7 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
                 handle.attrs = NULL
                 tg_node_set_handle(node, NULL)
             dropped.append(data)
-        freed = tg_tape_sweep(&_tape)
+        freed = tg_tape_reclaim(&_tape)
     finally:
         _collecting = False
         _sweep_owner = 0

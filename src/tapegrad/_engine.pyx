@@ -9,7 +9,7 @@ runs one reverse sweep in C without the GIL.
 Lifetime: a plain handle holds no Python references, so the cyclic GC does not
 track it. The tape reclaims its own memory: when it has grown to twice what
 survived the last collection, a tracing collection rooted at the nodes with a
-live handle frees what none reaches (tg_tape_mark, tg_tape_sweep).
+live handle frees what none reaches (tg_tape_mark, tg_tape_reclaim).
 
 The few nodes with Python data (a label, an op name, a custom `_backward`,
 attributes set by the user) keep it in a _NodeData. While the node's handle
@@ -61,7 +61,7 @@ cdef unsigned long _sweep_owner = 0
 _OP_NAMES = [(<bytes>tg_op_name(op)).decode() for op in range(TG_OP_COUNT)]
 
 
-cdef inline void _grew() noexcept:
+cdef inline void _schedule_collection_if_grown() noexcept:
     global _collect_due
     if _tape.nsegments >= _collect_at or _tape.nleaf_segments >= _collect_leaves_at:
         # not now: the op being recorded holds nodes that no handle roots yet
@@ -80,7 +80,7 @@ cdef tg_node *_push_to_new_segment() except NULL:
     """_push once the tail segment is full: out of line, as it is rare."""
     if tg_segment_new(&_tape) is NULL:
         raise MemoryError("tapegrad: cannot allocate a tape segment")
-    _grew()
+    _schedule_collection_if_grown()
     return tg_tape_push(&_tape)
 
 
@@ -90,7 +90,7 @@ cdef inline tg_node *_push_leaf() except NULL:
     if node is NULL:
         if tg_leaf_segment_new(&_tape) is NULL:
             raise MemoryError("tapegrad: cannot allocate a tape segment")
-        _grew()
+        _schedule_collection_if_grown()
         node = tg_tape_push_leaf(&_tape)
     return node
 

@@ -64,7 +64,7 @@ cdef extern from "tg_tape.h" nogil:
     tg_node *tg_tape_push(tg_tape *tape)
     tg_node *tg_tape_push_leaf(tg_tape *tape)
     void tg_tape_mark(tg_tape *tape)
-    size_t tg_tape_sweep(tg_tape *tape)
+    size_t tg_tape_reclaim(tg_tape *tape)
     tg_segment *tg_node_segment(const tg_node *node)
     tg_node *tg_node_parent(const tg_node *node, uint32_t k)
     void tg_node_set_handle(tg_node *node, void *handle)
