@@ -174,7 +174,8 @@ def extension_staleness():
     built = Path(tape.__file__)
     stamp = time.strftime("built %Y-%m-%d %H:%M:%S UTC", time.gmtime(built.stat().st_mtime))
     # the scalar engine's own sources (the tensor engine's are another extension)
-    sources = [REPO / "src" / "tapegrad" / name for name in ("_engine.pyx", "_tape.pxd")] + \
+    sources = [REPO / "src" / "tapegrad" / name
+               for name in ("_engine.pyx", "_collect.pxi", "_neurons.pxi", "_tape.pxd")] + \
         [REPO / "csrc" / name for name in ("tg_tape.c", "tg_tape.h", "tg_ops.h")]
     sources = [p for p in sources if p.exists()]
     if not sources or not built.is_relative_to(REPO):
