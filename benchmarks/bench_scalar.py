@@ -5,8 +5,11 @@ What it measures (all figures are medians; nothing is asserted):
 
 1. Demo step: one step of micrograd's moons demo (MLP(2, [16, 16, 1]) on 100
    points, SVM max-margin loss + L2, backward, SGD), in ms/step, for tapegrad
-   and micrograd, with the cyclic GC on (as users run it) and with
-   gc.disable(). Steps of the two systems are interleaved.
+   (its nn.MLP, and a Neuron written by the user with Python's sum) and
+   micrograd, with the cyclic GC on (as users run it) and with gc.disable().
+   Each system runs in a fresh child process of its own, and the systems take
+   turns, round after round (--rounds), so that neither one's heap slows the
+   other and a change in the machine's load hits all of them.
 2. Build cost per operation (ns/op): loops of `y = x + c`, `y = x * c`,
    `y = x.tanh()`, ... with Value operands, total time / ops.
 3. Backward cost per node (ns/node): tapegrad on a chain of ~1e6 operations
@@ -59,14 +62,16 @@ except Exception as error:  # not installed, or broken: skip its rows
 REPO = Path(__file__).resolve().parent.parent
 
 FULL = SimpleNamespace(
-    tg_warmup=3, tg_steps=30, mg_on_steps=5, mg_off_steps=5,
+    demo_rounds=5, demo_tg_on=20, demo_tg_off=10, demo_mg_on=2, demo_mg_off=1,
+    tg_warmup=3,
     op_count_tg=1_000_000, op_count_mg=200_000, op_repeats=5,
     big_nodes=1_000_000, big_repeats=7,
     small_chain_ops=400, small_tree_pairs=2_500, small_repeats=30,
     kept_nodes=1_000_000, mg_kept_nodes=200_000,
 )
 QUICK = SimpleNamespace(
-    tg_warmup=3, tg_steps=10, mg_on_steps=2, mg_off_steps=2,
+    demo_rounds=2, demo_tg_on=10, demo_tg_off=5, demo_mg_on=1, demo_mg_off=1,
+    tg_warmup=3,
     op_count_tg=200_000, op_count_mg=50_000, op_repeats=3,
     big_nodes=200_000, big_repeats=3,
     small_chain_ops=400, small_tree_pairs=2_500, small_repeats=10,
@@ -169,7 +174,8 @@ def extension_staleness():
     built = Path(tape.__file__)
     stamp = time.strftime("built %Y-%m-%d %H:%M:%S UTC", time.gmtime(built.stat().st_mtime))
     # the scalar engine's own sources (the tensor engine's are another extension)
-    sources = [REPO / "src" / "tapegrad" / name for name in ("_engine.pyx", "_tape.pxd")] + \
+    sources = [REPO / "src" / "tapegrad" / name
+               for name in ("_engine.pyx", "_collect.pxi", "_neurons.pxi", "_tape.pxd")] + \
         [REPO / "csrc" / name for name in ("tg_tape.c", "tg_tape.h", "tg_ops.h")]
     sources = [p for p in sources if p.exists()]
     if not sources or not built.is_relative_to(REPO):
@@ -263,77 +269,86 @@ class Trainer:
         return elapsed, loss
 
 
-def run_phase(tg, mg, tg_steps, mg_steps, gc_on):
-    """tapegrad steps in blocks, one micrograd step between blocks.
-
-    With the GC on, micrograd's steps follow one another with no forced
-    collection, as in a user's loop. With it off, a collection after each
-    micrograd step (untimed) keeps the heap from growing by ~100 MB a step.
-    """
-    tg_times, mg_times = [], []
-    mg_steps = mg_steps if mg is not None else 0
-    for i, size in enumerate(split(tg_steps, mg_steps + 1)):
-        tg_times += [tg.step()[0] for _ in range(size)]
-        if i < mg_steps:
-            mg_times.append(mg.step()[0])
-            if not gc_on:
-                gc.collect()
-    return tg_times, mg_times
+DEMO_SYSTEMS = {  # the name in the table: the model class and the Value class
+    "tapegrad": lambda: (TMLP, TValue),
+    "tapegrad, user-written Neuron": lambda: (UserMLP, TValue),
+    "micrograd": lambda: (MMLP, MValue),
+}
 
 
-def bench_demo(cfg):
+def child_demo_steps(system, warmup, steps_on, steps_off):
+    """ms of demo steps of one system, alone in this process: `steps_on` with
+    the GC on, after `warmup` steps, then `steps_off` with gc.disable() (and,
+    for micrograd, an untimed collection after each, or its heap grows by
+    ~100 MB a step)."""
     X, y = load_moons()
-    tg = Trainer(TMLP, TValue, X, y)
-    mg = Trainer(MMLP, MValue, X, y) if have_micrograd() else None
-
+    mlp, value = DEMO_SYSTEMS[system]()
+    trainer = Trainer(mlp, value, X, y)
     gc.enable()
-    first_loss = {"tapegrad": tg.step()[1]}
-    for _ in range(cfg.tg_warmup - 1):
-        tg.step()
-    if mg:
-        first_loss["micrograd"] = mg.step()[1]
-    times = {}
-    times["tapegrad", "on"], times["micrograd", "on"] = run_phase(
-        tg, mg, cfg.tg_steps, cfg.mg_on_steps, gc_on=True)
-
-    # the Neuron written by the user, with Python's sum, against micrograd again
-    user = Trainer(UserMLP, TValue, X, y)
-    for _ in range(cfg.tg_warmup):
-        user.step()
-    times["tapegrad, user-written Neuron", "on"], more_mg = run_phase(
-        user, mg, cfg.tg_steps, cfg.mg_on_steps, gc_on=True)
-    times["micrograd", "on"] += more_mg
-
+    first_loss = float(trainer.step()[1])
+    for _ in range(warmup - 1):
+        trainer.step()
+    on = [trainer.step()[0] for _ in range(steps_on)]
+    off = []
     gc.collect()
     gc.disable()
     try:
-        if mg:
-            mg.step()  # warm-up with the GC off
-            gc.collect()
-        times["tapegrad", "off"], times["micrograd", "off"] = run_phase(
-            tg, mg, cfg.tg_steps, cfg.mg_off_steps, gc_on=False)
+        for _ in range(steps_off):
+            off.append(trainer.step()[0])
+            if value is not TValue:
+                gc.collect()
     finally:
         gc.enable()
-        gc.collect()
+    return {"on": on, "off": off, "first_loss": first_loss}
+
+
+def bench_demo(cfg):
+    systems = [name for name in DEMO_SYSTEMS if name != "micrograd" or have_micrograd()]
+    samples = {(name, state): [] for name in systems for state in ("on", "off")}
+    round_medians = {key: [] for key in samples}
+    first_loss = {}
+    for r in range(cfg.demo_rounds):
+        # a different system goes first each round
+        for name in systems[r % len(systems):] + systems[:r % len(systems)]:
+            tapegrad_system = name != "micrograd"
+            result = run_child("demo", name, cfg.tg_warmup if tapegrad_system else 1,
+                               cfg.demo_tg_on if tapegrad_system else cfg.demo_mg_on,
+                               cfg.demo_tg_off if tapegrad_system else cfg.demo_mg_off)
+            if "error" in result:
+                raise RuntimeError(f"{name}: {result['error']}")
+            first_loss[name] = result["first_loss"]
+            for state in ("on", "off"):
+                if result[state]:
+                    samples[name, state] += result[state]
+                    round_medians[name, state].append(statistics.median(result[state]))
 
     print("## 1. Demo step (micrograd's moons demo, MLP(2, [16, 16, 1]), 100 points)\n")
-    print("One step = build inputs, forward, loss, zero_grad, backward, SGD update.\n")
+    print("One step = build inputs, forward, loss, zero_grad, backward, SGD update. Each system "
+          f"runs alone in a fresh process, the systems taking turns, {cfg.demo_rounds} rounds; "
+          f"per round tapegrad times {cfg.demo_tg_on} steps with the GC on and "
+          f"{cfg.demo_tg_off} with it off (after {cfg.tg_warmup} warm-up steps), micrograd "
+          f"{cfg.demo_mg_on} and {cfg.demo_mg_off} (after 1).\n")
     rows, medians = [], {}
-    for (system, gc_state), samples in times.items():
-        if not samples:
+    for (system, gc_state), times in samples.items():
+        if not times:
             continue
-        medians[system, gc_state] = statistics.median(samples)
-        rows.append([system, gc_state, len(samples), fmt(medians[system, gc_state]),
-                     fmt(min(samples)), fmt(max(samples))])
+        medians[system, gc_state] = statistics.median(times)
+        rows.append([system, gc_state, len(times), fmt(medians[system, gc_state]),
+                     fmt(min(times)), fmt(max(times))])
     print_table(["system", "GC", "steps timed", "median ms/step", "min ms", "max ms"], rows)
-    if mg:
-        print_table(["tapegrad", "GC", "micrograd / tapegrad (median ms/step)"], [
-            [system, state, ratio(medians.get(("micrograd", state)), medians.get((system, state)))]
-            for system, state in (("tapegrad", "on"), ("tapegrad", "off"),
-                                  ("tapegrad, user-written Neuron", "on"))])
-    warmup = f"tapegrad {cfg.tg_warmup} steps" + (", micrograd 1 step per GC setting" if mg else "")
-    losses = ", ".join(f"{k} {float(v)!r}" for k, v in first_loss.items())
-    print(f"Warm-up: {warmup}. Sanity check, loss of step 0 (same seed, same model): {losses}.\n")
+    if have_micrograd():
+        ratio_rows = []
+        for system in systems[:-1]:
+            for state in ("on", "off"):
+                per_round = [m / t for m, t in zip(round_medians["micrograd", state],
+                                                   round_medians[system, state])]
+                ratio_rows.append([system, state, ratio(medians.get(("micrograd", state)),
+                                                        medians.get((system, state))),
+                                   ", ".join(f"{x:,.0f}x" for x in per_round)])
+        print_table(["tapegrad", "GC", "micrograd / tapegrad (median ms/step)",
+                     "the same, round by round"], ratio_rows)
+    losses = ", ".join(f"{k} {v!r}" for k, v in first_loss.items())
+    print(f"Sanity check, loss of step 0 (same seed, same model): {losses}.\n")
 
 
 # ---------------------------------------------------------- per-op build cost
@@ -590,6 +605,10 @@ def bench_memory(cfg, memory_steps):
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shrink every section (~30 s)")
+    parser.add_argument("--rounds", type=int, metavar="N",
+                        help="rounds of the demo step (default 5, --quick 2)")
+    parser.add_argument("--only", choices=["demo", "ops", "backward", "memory"],
+                        help="run one section")
     parser.add_argument("--memory-steps", type=int, default=300, metavar="N",
                         help="demo steps of the memory section (default 300)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # internal: memory probes
@@ -600,17 +619,25 @@ def main():
     args = parse_args()
     if args.child:
         kind, *rest = args.child
-        result = (child_kept_graph(rest[0], int(rest[1])) if kind == "kept"
-                  else child_demo_memory(int(rest[0])))
+        if kind == "kept":
+            result = child_kept_graph(rest[0], int(rest[1]))
+        elif kind == "demo":
+            result = child_demo_steps(rest[0], *map(int, rest[1:]))
+        else:
+            result = child_demo_memory(int(rest[0]))
         print(json.dumps(result))
         return
     cfg = QUICK if args.quick else FULL
+    if args.rounds:
+        cfg = SimpleNamespace(**{**vars(cfg), "demo_rounds": args.rounds})
     start = time.perf_counter()
     print_header(args)
     sections = [("demo", lambda: bench_demo(cfg)), ("ops", lambda: bench_ops(cfg)),
                 ("backward", lambda: bench_backward(cfg)),
                 ("memory", lambda: bench_memory(cfg, args.memory_steps))]
     for name, section in sections:
+        if args.only and name != args.only:
+            continue
         sys.stdout.flush()
         try:
             section()

@@ -3,15 +3,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tg_segment *append_segment(tg_segment **tail, size_t *count)
+void tg_tape_init(tg_tape *tape)
 {
-    size_t bytes = offsetof(tg_segment, nodes) + (size_t)TG_SEGMENT_CAPACITY * sizeof(tg_node);
-    tg_segment *segment = (tg_segment *)malloc(bytes);
-    if (segment == NULL)
-        return NULL;
+    memset(tape, 0, sizeof *tape);
+}
+
+static tg_segment *append_segment(tg_tape *tape, tg_segment **tail, size_t *count)
+{
+    tg_segment *segment = tape->spare;
+    if (segment != NULL) {
+        tape->spare = segment->prev;
+        tape->nspare--;
+    } else {
+        size_t bytes = offsetof(tg_segment, nodes) + (size_t)TG_SEGMENT_CAPACITY * sizeof(tg_node);
+        segment = (tg_segment *)malloc(bytes);
+        if (segment == NULL)
+            return NULL;
+    }
     segment->prev = *tail;
     segment->next = NULL;
     segment->count = 0;
+    segment->handles = 0;
     segment->live = 0;
     segment->has_many = 0;
     if (*tail != NULL)
@@ -23,12 +35,12 @@ static tg_segment *append_segment(tg_segment **tail, size_t *count)
 
 tg_segment *tg_segment_new(tg_tape *tape)
 {
-    return append_segment(&tape->tail, &tape->nsegments);
+    return append_segment(tape, &tape->tail, &tape->nsegments);
 }
 
 tg_segment *tg_leaf_segment_new(tg_tape *tape)
 {
-    return append_segment(&tape->leaf_tail, &tape->nleaf_segments);
+    return append_segment(tape, &tape->leaf_tail, &tape->nleaf_segments);
 }
 
 static void unlink_segment(tg_segment **tail, size_t *count, tg_segment *segment)
@@ -42,7 +54,8 @@ static void unlink_segment(tg_segment **tail, size_t *count, tg_segment *segment
     --*count;
 }
 
-static void free_segment(tg_segment *segment)
+/* Frees a segment, or keeps it as a spare. */
+static void free_segment(tg_tape *tape, tg_segment *segment)
 {
     if (segment->has_many) {
         for (uint32_t i = 0; i < segment->count; i++) {
@@ -50,7 +63,23 @@ static void free_segment(tg_segment *segment)
                 free(segment->nodes[i].up.many);
         }
     }
-    free(segment);
+    if (tape->nspare < TG_SPARE_SEGMENTS) {
+        segment->prev = tape->spare;
+        tape->spare = segment;
+        tape->nspare++;
+    } else {
+        free(segment);
+    }
+}
+
+void tg_tape_release_spares(tg_tape *tape)
+{
+    while (tape->spare != NULL) {
+        tg_segment *next = tape->spare->prev;
+        free(tape->spare);
+        tape->spare = next;
+    }
+    tape->nspare = 0;
 }
 
 static tg_node *take_slot(tg_segment *segment)
@@ -62,11 +91,6 @@ static tg_node *take_slot(tg_segment *segment)
     node->index = (uint16_t)segment->count;
     segment->count++;
     return node;
-}
-
-tg_node *tg_tape_push(tg_tape *tape)
-{
-    return take_slot(tape->tail);
 }
 
 tg_node *tg_tape_push_leaf(tg_tape *tape)
@@ -107,8 +131,13 @@ static int rooted(const tg_node *node)
 
 void tg_tape_mark(tg_tape *tape)
 {
+    /* segment->live: set once a live node points into the segment */
+    for (tg_segment *segment = tape->tail; segment != NULL; segment = segment->prev)
+        segment->live = 0;
     /* operations, newest first: whoever points to a node has been seen */
     for (tg_segment *segment = tape->tail; segment != NULL; segment = segment->prev) {
+        if (segment != tape->tail && segment->handles == 0 && !segment->live)
+            continue;   /* no root in it and nothing live points into it: all dead */
         segment->live = segment == tape->tail;
         for (int64_t i = (int64_t)segment->count - 1; i >= 0; i--) {
             tg_node *node = &segment->nodes[i];
@@ -117,8 +146,11 @@ void tg_tape_mark(tg_tape *tape)
             if (!(node->flags & TG_LIVE))
                 continue;
             segment->live = 1;
-            for (uint32_t k = 0; k < node->nparents; k++)
-                tg_node_parent(node, k)->flags |= TG_LIVE;
+            for (uint32_t k = 0; k < node->nparents; k++) {
+                tg_node *parent = tg_node_parent(node, k);
+                parent->flags |= TG_LIVE;
+                tg_node_segment(parent)->live = 1;
+            }
         }
     }
     /* leaves: live if rooted or pointed to by a live operation */
@@ -164,7 +196,7 @@ static void free_dead_leaf_slots(tg_tape *tape)
                 continue;
             node->op = TG_FREE_SLOT;
             node->flags = 0;
-            node->handle = NULL;
+            tg_node_set_handle(node, NULL);
             node->up.parent[0] = tape->free_leaves;
             tape->free_leaves = node;
         }
@@ -179,7 +211,7 @@ static void clear_live(tg_segment *list)
     }
 }
 
-size_t tg_tape_sweep(tg_tape *tape)
+size_t tg_tape_reclaim(tg_tape *tape)
 {
     tg_segment *dead = NULL;
     size_t freed = unlink_dead(&tape->tail, &tape->nsegments, &dead);
@@ -187,7 +219,7 @@ size_t tg_tape_sweep(tg_tape *tape)
     free_dead_leaf_slots(tape);
     while (dead != NULL) {
         tg_segment *next = dead->prev;
-        free_segment(dead);
+        free_segment(tape, dead);
         dead = next;
     }
     clear_live(tape->tail);
@@ -262,8 +294,9 @@ static tg_node *sweep_leaves(tg_sweep *sweep)
     return NULL;
 }
 
-static inline tg_node *pause(tg_sweep *sweep, tg_segment *segment, int64_t i, size_t pending,
-                             size_t leaf_pending, tg_node *node)
+/* Saves where the sweep is and hands node to the caller of tg_sweep_run. */
+static inline tg_node *sweep_stop_at(tg_sweep *sweep, tg_segment *segment, int64_t i,
+                                     size_t pending, size_t leaf_pending, tg_node *node)
 {
     sweep->segment = segment;
     sweep->position = i - 1;
@@ -289,12 +322,12 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
             node->flags &= (uint8_t)~TG_MARK;
             pending--;
             if ((node->flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) && !cleanup)
-                return pause(sweep, segment, i, pending, leaf_pending, node);
+                return sweep_stop_at(sweep, segment, i, pending, leaf_pending, node);
             if (node->flags & TG_CUSTOM) {
                 for (uint32_t k = 0; k < node->nparents; k++)
                     mark(tg_node_parent(node, k), &pending, &leaf_pending);
                 if ((node->flags & TG_HAS_CLOSURE) && !cleanup)
-                    return pause(sweep, segment, i, pending, leaf_pending, node);
+                    return sweep_stop_at(sweep, segment, i, pending, leaf_pending, node);
             } else {
                 /* local gradient x global gradient, accumulated: the chain rule */
                 const double g = node->grad;

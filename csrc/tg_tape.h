@@ -5,7 +5,7 @@
  * Segments never move once allocated, so node pointers stay valid for as long
  * as their segment lives.
  *
- * Memory is reclaimed by a tracing collection (tg_tape_mark, tg_tape_sweep) whose roots are
+ * Memory is reclaimed by a tracing collection (tg_tape_mark, tg_tape_reclaim) whose roots are
  * the nodes with a live Python handle. Its mark phase is one reverse walk too:
  * a node is live if it has a handle or a live node points to it, and every
  * node that points to it is newer, so it has been visited already.
@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,7 +60,12 @@ union tg_parents {
 typedef struct tg_node {
     double data;
     double grad;
-    double local[2];              /* d(this)/d(parent[k]), recorded in the forward pass */
+    /* d(this)/d(parent[k]), recorded in the forward pass. A node with one
+     * parent keeps a number of its op in local[1] instead: the exponent of
+     * x ** c (POW_CONST, POW_INT), for its _op name; what the leaf of a
+     * folded constant is rebuilt from: c of x + c (ADD_*CONST), and x, the
+     * derivative by c, of x * c (MUL_*CONST). See tg_ops.h. */
+    double local[2];
     union tg_parents up;
     void *handle;                 /* the live Python handle of this node, borrowed; or NULL */
     uint16_t index;               /* position in its segment: leads back to the segment */
@@ -72,6 +78,7 @@ typedef struct tg_segment {
     struct tg_segment *prev;      /* older segment of its list */
     struct tg_segment *next;      /* newer segment of its list */
     uint32_t count;               /* slots used */
+    uint32_t handles;             /* nodes with a Python handle: see tg_node_attach_handle */
     uint8_t live;                 /* scratch of tg_tape_mark */
     uint8_t has_many;             /* some node holds a heap parent array */
     tg_node nodes[];
@@ -89,7 +96,17 @@ typedef struct tg_tape {
     size_t nleaf_segments;
     tg_node *free_leaves;         /* free leaf slots, linked through up.parent[0] */
     uint32_t active_sweeps;       /* no collection while a sweep walks the tape */
+    tg_segment *spare;            /* freed segments kept for the next ones, linked through prev */
+    size_t nspare;
 } tg_tape;
+
+/* At most this many freed segments are kept for reuse: a training loop frees
+ * and makes segments at every step, and fresh memory costs a page fault per
+ * page. */
+#define TG_SPARE_SEGMENTS 16
+
+/* An empty tape. */
+void tg_tape_init(tg_tape *tape);
 
 /* op of a free leaf slot */
 #define TG_FREE_SLOT 0xFFu
@@ -111,8 +128,18 @@ tg_segment *tg_segment_new(tg_tape *tape);
 tg_segment *tg_leaf_segment_new(tg_tape *tape);
 
 /* A cleared node for an operation, at the end of the tape; NULL when the
- * tail segment is full (or there is none). */
-tg_node *tg_tape_push(tg_tape *tape);
+ * tail segment is full (or there is none). Inline: every recorded operation
+ * takes this path. */
+static inline tg_node *tg_tape_push(tg_tape *tape)
+{
+    tg_segment *segment = tape->tail;
+    if (segment == NULL || segment->count >= TG_SEGMENT_CAPACITY)
+        return NULL;
+    tg_node *node = &segment->nodes[segment->count];
+    memset(node, 0, sizeof *node);
+    node->index = (uint16_t)segment->count++;
+    return node;
+}
 
 /* A cleared leaf slot, reused or new; NULL when a leaf segment is needed. */
 tg_node *tg_tape_push_leaf(tg_tape *tape);
@@ -120,15 +147,31 @@ tg_node *tg_tape_push_leaf(tg_tape *tape);
 /* A collection in two steps, so the caller can look at what is live in between
  * (and drop its own data for the dead nodes). tg_tape_mark sets TG_LIVE on every
  * node reachable from a node with a handle (TG_WEAK_HANDLE excepted).
- * tg_tape_sweep frees the segments, but the tails, with no live node, frees
+ * tg_tape_reclaim frees the segments, but the tails, with no live node, frees
  * the dead leaf slots for reuse, and clears TG_LIVE; it returns the number of
  * segments freed. Neither may run while a sweep does. */
 void tg_tape_mark(tg_tape *tape);
-size_t tg_tape_sweep(tg_tape *tape);
+size_t tg_tape_reclaim(tg_tape *tape);
+
+/* Returns the spare segments to the allocator. */
+void tg_tape_release_spares(tg_tape *tape);
 
 static inline tg_segment *tg_node_segment(const tg_node *node)
 {
     return (tg_segment *)((char *)(node - node->index) - offsetof(tg_segment, nodes));
+}
+
+/* Gives node its Python handle, or takes it away (handle NULL). Every change
+ * of node->handle goes through here: a collection skips the segments without
+ * a handle that no live node points into, without reading their nodes. */
+static inline void tg_node_set_handle(tg_node *node, void *handle)
+{
+    tg_segment *segment = tg_node_segment(node);
+    if (node->handle == NULL && handle != NULL)
+        segment->handles++;
+    else if (node->handle != NULL && handle == NULL)
+        segment->handles--;
+    node->handle = handle;
 }
 
 static inline tg_node *tg_node_parent(const tg_node *node, uint32_t k)

@@ -147,9 +147,9 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
                 handle = <Value>node.handle
                 handle.node = NULL
                 handle.attrs = NULL
-                node.handle = NULL
+                tg_node_set_handle(node, NULL)
             dropped.append(data)
-        freed = tg_tape_sweep(&_tape)
+        freed = tg_tape_reclaim(&_tape)
     finally:
         _collecting = False
         _sweep_owner = 0
@@ -173,7 +173,9 @@ def collect():
     after dropping a large graph, or before measuring memory.
     """
     gc.collect()
-    return _collect()
+    freed = _collect()
+    tg_tape_release_spares(&_tape)
+    return freed
 
 
 def tape_stats():

@@ -9,7 +9,7 @@ runs one reverse sweep in C without the GIL.
 Lifetime: a plain handle holds no Python references, so the cyclic GC does not
 track it. The tape reclaims its own memory: when it has grown to twice what
 survived the last collection, a tracing collection rooted at the nodes with a
-live handle frees what none reaches (tg_tape_mark, tg_tape_sweep).
+live handle frees what none reaches (tg_tape_mark, tg_tape_reclaim).
 
 The few nodes with Python data (a label, an op name, a custom `_backward`,
 attributes set by the user) keep it in a _NodeData. While the node's handle
@@ -44,12 +44,7 @@ import numbers
 # ---------------------------------------------------------------- the tape
 
 cdef tg_tape _tape
-_tape.tail = NULL
-_tape.nsegments = 0
-_tape.leaf_tail = NULL
-_tape.nleaf_segments = 0
-_tape.free_leaves = NULL
-_tape.active_sweeps = 0
+tg_tape_init(&_tape)
 
 # Collect when either list of segments has grown to twice what survived the
 # last collection, plus slack, so collections cost O(1) per node.
@@ -66,7 +61,7 @@ cdef unsigned long _sweep_owner = 0
 _OP_NAMES = [(<bytes>tg_op_name(op)).decode() for op in range(TG_OP_COUNT)]
 
 
-cdef inline void _grew() noexcept:
+cdef inline void _schedule_collection_if_grown() noexcept:
     global _collect_due
     if _tape.nsegments >= _collect_at or _tape.nleaf_segments >= _collect_leaves_at:
         # not now: the op being recorded holds nodes that no handle roots yet
@@ -77,11 +72,16 @@ cdef inline tg_node *_push() except NULL:
     """A new node for an operation, at the end of the tape."""
     cdef tg_node *node = tg_tape_push(&_tape)
     if node is NULL:
-        if tg_segment_new(&_tape) is NULL:
-            raise MemoryError("tapegrad: cannot allocate a tape segment")
-        _grew()
-        node = tg_tape_push(&_tape)
+        node = _push_to_new_segment()
     return node
+
+
+cdef tg_node *_push_to_new_segment() except NULL:
+    """_push once the tail segment is full: out of line, as it is rare."""
+    if tg_segment_new(&_tape) is NULL:
+        raise MemoryError("tapegrad: cannot allocate a tape segment")
+    _schedule_collection_if_grown()
+    return tg_tape_push(&_tape)
 
 
 cdef inline tg_node *_push_leaf() except NULL:
@@ -90,7 +90,7 @@ cdef inline tg_node *_push_leaf() except NULL:
     if node is NULL:
         if tg_leaf_segment_new(&_tape) is NULL:
             raise MemoryError("tapegrad: cannot allocate a tape segment")
-        _grew()
+        _schedule_collection_if_grown()
         node = tg_tape_push_leaf(&_tape)
     return node
 
@@ -106,24 +106,37 @@ cdef enum:  # what _as_number read
     INTEGER = 2
 
 
+# What _as_number found each type of real number to be, but float and int
+# themselves: the ABC checks cost more than the op (numpy's int64, float32).
+cdef dict _number_kinds = {}
+
+
 cdef inline int _as_number(object x, double *out) except -1:
     """Reads a Python real number: FLOAT or INTEGER; NOT_A_NUMBER for anything else."""
     if type(x) is float:
         out[0] = <double>x
         return FLOAT
-    if type(x) is int:        # before the ABC checks, which cost more than the op
+    if type(x) is int:
         out[0] = float(x)
         return INTEGER
-    if isinstance(x, float):  # numpy's float64 is one: no ABC check for it
+    if isinstance(x, float):  # numpy's float64 is one
         out[0] = <double>x
         return FLOAT
-    if isinstance(x, numbers.Integral):
-        out[0] = float(x)
-        return INTEGER
-    if isinstance(x, numbers.Real):
-        out[0] = float(x)
-        return FLOAT
-    return NOT_A_NUMBER
+    return _as_other_number(x, out)
+
+
+cdef int _as_other_number(object x, double *out) except -1:
+    kind = _number_kinds.get(type(x))
+    if kind is None:
+        if isinstance(x, numbers.Integral):
+            kind = INTEGER
+        elif isinstance(x, numbers.Real):
+            kind = FLOAT
+        else:
+            return NOT_A_NUMBER   # not remembered: the type may be registered later
+        _number_kinds[type(x)] = kind
+    out[0] = float(x)
+    return kind
 
 
 cdef inline void _mark_int(tg_node *node, bint is_int) noexcept:
@@ -162,7 +175,7 @@ cdef inline Value _new_handle(tg_node *node):
     cdef Value v = Value.__new__(Value)
     PyObject_GC_UnTrack(v)     # it holds no Python object until it gets data
     v.node = node
-    node.handle = <void *>v
+    tg_node_set_handle(node, <void *>v)
     if _collect_due:
         _collect()
     return v
@@ -233,9 +246,12 @@ cdef inline tg_node *_binary_node(uint8_t op, tg_node *a, tg_node *b) except NUL
     """a + b or a * b of two Values. Records nothing if it raises."""
     cdef double out
     cdef double[2] local = [0.0, 0.0]
-    cdef int deferred
     cdef bint is_int = a.flags & b.flags & TG_INT_DATA
-    tg_op_forward(op, a.data, b.data, &out, local, &deferred)
+    # the op's own forward, not tg_op_forward's switch, which the compiler does not inline
+    if op == TG_OP_ADD:
+        tg_add(a.data, b.data, &out, local)
+    else:
+        tg_mul(a.data, b.data, &out, local)
     _check_int_result(is_int, out)
     cdef tg_node *node = _record_node(op, out, local, 2, a, b)
     _mark_int(node, is_int)
@@ -247,13 +263,13 @@ cdef inline tg_node *_const_node(uint8_t op, tg_node *a, double c, bint c_is_int
     Value(c) leaf is made only if someone asks for it (_prev)."""
     cdef double out
     cdef double[2] local = [0.0, 0.0]
-    cdef int deferred
     cdef bint is_int = a.flags & TG_INT_DATA and c_is_int
     if op == TG_OP_ADD:
         op = TG_OP_ADD_INT_CONST if c_is_int else TG_OP_ADD_CONST
+        tg_add_const(a.data, c, &out, local)
     else:
         op = TG_OP_MUL_INT_CONST if c_is_int else TG_OP_MUL_CONST
-    tg_op_forward(op, a.data, c, &out, local, &deferred)
+        tg_mul_const(a.data, c, &out, local)
     _check_int_result(is_int, out)
     cdef tg_node *node = _record_node(op, out, local, 1, a, NULL)
     _mark_int(node, is_int)
@@ -348,71 +364,35 @@ cdef Value _pow(Value a, Value b):
     return _new_handle(node)
 
 
-cdef Value _unary(Value a, uint8_t op):
-    cdef tg_node *node
+cdef inline tg_node *_relu_node(tg_node *a) except NULL:
+    cdef double out
+    cdef double[2] local
+    tg_relu(a.data, &out, local)
+    cdef tg_node *node = _record_node(TG_OP_RELU, out, local, 1, a, NULL)
+    # micrograd's relu: the int 0 if x < 0 else x itself
+    _mark_int(node, a.data < 0 or a.flags & TG_INT_DATA)
+    return node
+
+
+cdef tg_node *_unary_node(uint8_t op, tg_node *a) except NULL:
     cdef double out = 0.0
     cdef double[2] local = [0.0, 0.0]
     cdef int status, deferred
-    cdef double x
-    _check(a)
-    x = a.node.data
+    cdef double x = a.data
+    if op == TG_OP_RELU:
+        return _relu_node(a)
     status = tg_op_forward(op, x, 0.0, &out, local, &deferred)
     if status != TG_OK:
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
-    node = _record_node(op, out, local, 1, a.node, NULL)
-    if op == TG_OP_RELU:
-        # micrograd's relu: the int 0 if x < 0 else x itself
-        _mark_int(node, x < 0 or a.node.flags & TG_INT_DATA)
-    return _new_handle(node)
+    return _record_node(op, out, local, 1, a, NULL)
 
 
-def weighted_sum(w, x, Value start not None):
-    """``sum((wi*xi for wi, xi in zip(w, x)), start)``, recorded natively.
+cdef Value _unary(Value a, uint8_t op):
+    _check(a)
+    return _new_handle(_unary_node(op, a.node))
 
-    The tape gets the very nodes micrograd's expression makes (a '*' node and
-    then a '+' node per term, a plain number folded into its '*'), with the
-    same values, but no handle is made for the intermediate nodes. Inputs
-    other than Values and real numbers take the plain Python expression.
-    """
-    cdef Py_ssize_t i, n
-    cdef double *reals
-    cdef int *kinds
-    cdef tg_node *acc
-    cdef tg_node *product
-    _check(start)
-    ws = tuple(w)
-    xs = tuple(x)
-    n = min(len(ws), len(xs))
-    reals = <double *>malloc(max(n, 1) * sizeof(double))
-    kinds = <int *>malloc(max(n, 1) * sizeof(int))
-    try:
-        if reals is NULL or kinds is NULL:
-            raise MemoryError()
-        # Read every input first: reading a number may run Python code, which
-        # must not run while unrooted nodes are being recorded below.
-        for i in range(n):
-            kinds[i] = NOT_A_NUMBER
-            if not isinstance(ws[i], Value):
-                return sum((a * b for a, b in zip(ws, xs)), start)
-            _check(<Value>ws[i])
-            if isinstance(xs[i], Value):
-                _check(<Value>xs[i])
-            else:
-                kinds[i] = _as_number(xs[i], &reals[i])
-                if kinds[i] == NOT_A_NUMBER:
-                    return sum((a * b for a, b in zip(ws, xs)), start)
-        acc = start.node
-        for i in range(n):
-            if kinds[i] == NOT_A_NUMBER:
-                product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, (<Value>xs[i]).node)
-            else:
-                product = _const_node(TG_OP_MUL, (<Value>ws[i]).node, reals[i],
-                                      kinds[i] == INTEGER)
-            acc = _binary_node(TG_OP_ADD, acc, product)
-        return _handle_of(acc)
-    finally:
-        free(reals)
-        free(kinds)
+
+include "_neurons.pxi"
 
 
 # ------------------------------------------------------------- the sweep
@@ -495,7 +475,7 @@ cdef int _set_data(Value v, object value) except -1:
 
 
 @cython.final
-@cython.freelist(1024)
+@cython.freelist(8192)   # a training step keeps a few thousand handles: reuse them all
 cdef class Value:
     # the first line is CPython's text signature: inspect.signature(Value) and help()
     """Value(data, _children=(), _op='', label='')\n--\n\n
@@ -528,6 +508,17 @@ cdef class Value:
         if kind == NOT_A_NUMBER:
             raise TypeError(f"Value data must be a real number (int or float), "
                             f"not {type(data).__name__}")
+        if type(_children) is tuple and not _children:   # a leaf: the common case
+            node = _push_leaf()
+            node.data = x
+            _mark_int(node, kind == INTEGER)
+            self.node = node
+            tg_node_set_handle(node, <void *>self)
+            if _op:
+                _data_for(self).op_name = _op
+            if label:
+                _data_for(self).label = label
+            return
         parents = []
         seen = set()    # micrograd's set(_children), in the order given
         for child in _children:
@@ -556,15 +547,20 @@ cdef class Value:
         finally:
             free(nodes)
         self.node = node
-        node.handle = <void *>self
+        tg_node_set_handle(node, <void *>self)
         if _op:
             _data_for(self).op_name = _op
         if label:
             _data_for(self).label = label
 
+    # numpy's scalars (np.float64(2) * v, np.int64(1) + v) give way to Value's
+    # reflected ops, which are fast, instead of going through an object array;
+    # arrays (priority 0) keep theirs, so `array * v` is still an object array.
+    __array_priority__ = -1.0
+
     def __dealloc__(self):
         if self.node is not NULL and self.node.handle == <void *>self:
-            self.node.handle = NULL
+            tg_node_set_handle(self.node, NULL)
             if self.side is not None:
                 _keep(self.node, self.side)   # the tape keeps it for the node
 

@@ -37,6 +37,7 @@ cdef extern from "tg_tape.h" nogil:
         tg_segment *prev
         tg_segment *next
         uint32_t count
+        uint32_t handles
         tg_node nodes[1]
 
     ctypedef struct tg_tape:
@@ -46,6 +47,8 @@ cdef extern from "tg_tape.h" nogil:
         size_t nleaf_segments
         tg_node *free_leaves
         uint32_t active_sweeps
+        tg_segment *spare
+        size_t nspare
 
     enum:
         TG_FREE_SLOT
@@ -54,14 +57,17 @@ cdef extern from "tg_tape.h" nogil:
         size_t pending
         int cleanup
 
+    void tg_tape_init(tg_tape *tape)
+    void tg_tape_release_spares(tg_tape *tape)
     tg_segment *tg_segment_new(tg_tape *tape)
     tg_segment *tg_leaf_segment_new(tg_tape *tape)
     tg_node *tg_tape_push(tg_tape *tape)
     tg_node *tg_tape_push_leaf(tg_tape *tape)
     void tg_tape_mark(tg_tape *tape)
-    size_t tg_tape_sweep(tg_tape *tape)
+    size_t tg_tape_reclaim(tg_tape *tape)
     tg_segment *tg_node_segment(const tg_node *node)
     tg_node *tg_node_parent(const tg_node *node, uint32_t k)
+    void tg_node_set_handle(tg_node *node, void *handle)
     int tg_node_set_parents(tg_node *node, tg_node **parents, uint32_t n)
     void tg_sweep_begin(tg_sweep *sweep, tg_tape *tape, tg_node *root)
     tg_node *tg_sweep_run(tg_sweep *sweep)
@@ -87,6 +93,12 @@ cdef extern from "tg_ops.h" nogil:
         TG_OP_LOG
         TG_OP_SIGMOID
         TG_OP_CUSTOM
+
+    int tg_add(double a, double b, double *out, double *local)
+    int tg_mul(double a, double b, double *out, double *local)
+    int tg_add_const(double a, double c, double *out, double *local)
+    int tg_mul_const(double a, double c, double *out, double *local)
+    int tg_relu(double x, double *out, double *local)
 
     const char *tg_op_name(int op)
     int tg_op_forward(int op, double x, double y, double *out, double *local, int *deferred)

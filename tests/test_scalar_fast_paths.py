@@ -1,0 +1,183 @@
+"""The scalar engine's fast paths give micrograd's numbers and graphs: numpy
+scalars as operands, a Layer recorded in one native call, and a collection
+that skips the segments nothing live reaches."""
+import math
+import random
+
+import numpy as np
+import pytest
+
+import tapegrad
+from tapegrad.engine import Value, collect, layer_forward, tape_stats
+
+micrograd_engine = pytest.importorskip("micrograd.engine")
+micrograd_nn = pytest.importorskip("micrograd.nn")
+MValue = micrograd_engine.Value
+
+
+def bits(x):
+    return float(x).hex()
+
+
+def graph(root):
+    """Every node reachable from root, as sorted (op, data bits, number of parents)."""
+    seen, stack, nodes, kept = set(), [root], [], []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        kept.append(node)   # tapegrad makes a folded constant's handle on demand: keep its id
+        nodes.append((node._op, bits(node.data), len(node._prev)))
+        stack.extend(node._prev)
+    return sorted(nodes)
+
+
+# ------------------------------------------------------------ numpy scalars
+
+NUMPY_EXPRESSIONS = [
+    lambda V, a, b: np.float64(1.5) * a + b,
+    lambda V, a, b: a * np.float64(-0.3) + np.int64(2) * b,
+    lambda V, a, b: np.int64(-1) * a + np.int64(1),
+    lambda V, a, b: (np.int64(1) + -np.int64(1) * a).relu() + b * np.float64(0.25),
+    lambda V, a, b: a - np.float64(0.1) + np.float64(0.7) - b,
+    lambda V, a, b: a / np.float64(3.0) + np.int64(3) / b,
+    lambda V, a, b: a ** np.float64(2.0) + np.float64(2.0) * b,   # a float: micrograd asserts
+    lambda V, a, b: V(np.float64(0.1)) * a + V(np.int64(3)) * b,
+]
+
+
+@pytest.mark.parametrize("expression", NUMPY_EXPRESSIONS)
+def test_numpy_scalar_operands_give_micrograd_values_and_gradients(expression):
+    a, b = Value(0.7), Value(-1.3)
+    ma, mb = MValue(0.7), MValue(-1.3)
+    ours, theirs = expression(Value, a, b), expression(MValue, ma, mb)
+    assert isinstance(ours, Value)
+    assert bits(ours.data) == bits(theirs.data)
+    ours.backward()
+    theirs.backward()
+    assert bits(a.grad) == bits(ma.grad) and bits(b.grad) == bits(mb.grad)
+    assert graph(ours) == graph(theirs)
+
+
+# Not np.float32 operands: micrograd computes `float * np.float32` as numpy
+# promotes it, in float32; tapegrad computes in double, as for every number.
+
+def test_numpy_scalar_data_reads_as_the_same_double():
+    for x in (np.float64(0.1), np.float64(-0.0), np.float32(0.1), np.int64(-7), np.int32(5)):
+        assert bits(Value(x).data) == bits(MValue(x).data)
+    assert Value(np.int64(-7)).data == -7 and isinstance(Value(np.int64(-7)).data, int)
+
+
+def test_arrays_with_a_value_still_make_object_arrays_as_in_micrograd():
+    v, m = Value(2.0), MValue(2.0)
+    for make in (lambda x: np.array([1.0, 2.5]) * x, lambda x: np.array([1.0, 2.5]) + x,
+                 lambda x: np.multiply(np.array([3.0]), x)):
+        ours, theirs = make(v), make(m)
+        assert ours.dtype == theirs.dtype == object
+        assert [bits(o.data) for o in ours] == [bits(t.data) for t in theirs]
+
+
+def test_an_unregistered_number_type_is_not_taken_for_one():
+    class NotANumber:
+        pass
+    with pytest.raises(TypeError):
+        Value(1.0) * NotANumber()
+    with pytest.raises(TypeError):
+        Value(NotANumber())
+
+
+# ------------------------------------------------------------ one call per layer
+
+def models(nin, nouts, seed):
+    random.seed(seed)
+    ours = tapegrad.nn.MLP(nin, nouts)
+    random.seed(seed)
+    theirs = micrograd_nn.MLP(nin, nouts)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("inputs", [
+    lambda V: [V(0.5), V(-1.25), V(2.0)],
+    lambda V: [0.5, -1.25, 2.0],          # plain numbers, folded into their '*'
+    lambda V: [V(1), 2, V(-3)],           # ints, as micrograd keeps them
+    lambda V: (V(0.5), -1.25, np.float64(2.0)),
+])
+def test_the_mlp_records_micrograd_graph_node_for_node(inputs):
+    ours, theirs = models(3, [4, 4, 1], seed=11)
+    out, mout = ours(inputs(Value)), theirs(inputs(MValue))
+    assert bits(out.data) == bits(mout.data)
+    assert graph(out) == graph(mout)
+    out.backward()
+    mout.backward()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert math.isclose(p.grad, q.grad, rel_tol=1e-12, abs_tol=1e-300)
+
+
+def test_a_layer_makes_one_node_per_micrograd_operation():
+    random.seed(2)
+    layer = tapegrad.nn.Layer(3, 5)
+    x = [Value(0.1), Value(0.2), Value(0.3)]
+    collect()
+    before = tape_stats()["nodes"]
+    out = layer(x)
+    assert tape_stats()["nodes"] - before == 5 * (3 + 3 + 1)   # '*', '+', relu
+    assert all(o._op == "ReLU" for o in out)
+
+
+def test_a_layer_calls_a_neuron_subclass_that_has_its_own_call():
+    class Doubled(tapegrad.nn.Neuron):
+        def __call__(self, x):
+            return super().__call__(x) * 2
+
+    random.seed(4)
+    layer = tapegrad.nn.Layer(2, 3, nonlin=False)
+    layer.neurons[1] = Doubled(2, nonlin=False)
+    x = [Value(1.5), Value(-0.5)]
+    out = layer(x)
+    plain = [n(x) for n in layer.neurons]
+    assert [o.data for o in out] == [p.data for p in plain]
+    assert out[1]._op == "*"
+
+
+def test_a_layer_takes_the_python_path_for_other_inputs_and_weights():
+    class Two:
+        def __rmul__(self, other):
+            return other * 2
+
+    random.seed(1)
+    layer = tapegrad.nn.Layer(2, 2, nonlin=False)
+    w = [[p.data for p in n.w] for n in layer.neurons]
+    assert [o.data for o in layer([Two(), 1.0])] == [a * 2 + b * 1.0 for a, b in w]
+    layer.neurons[0].w = (layer.neurons[0].w[0], 3.0)   # a number for a weight
+    out = layer([Value(1.0), Value(2.0)])
+    assert out[0].data == w[0][0] * 1.0 + 6.0
+
+
+def test_layer_forward_of_no_inputs_is_the_bias_as_in_micrograd():
+    random.seed(5)
+    n = tapegrad.nn.Neuron(0, nonlin=False)
+    assert layer_forward([n], [], tapegrad.nn.Neuron)[0] is n.b
+
+
+# ------------------------------------------------------------ collection
+
+def test_a_graph_reached_only_through_later_segments_survives_collection():
+    """The collection skips segments with no handle that no live node points
+    into: the old segments of a long chain have no handle, but the chain's
+    output reaches them."""
+    capacity = tape_stats()["segment_capacity"]
+    x = Value(1.0)
+    y = x
+    for i in range(5 * capacity):
+        y = y + x if i % 2 else y * 1.0
+        if i % capacity == 0:
+            garbage = [Value(2.0) * 3.0 for _ in range(capacity)]   # whole dead segments
+            del garbage
+    collect()
+    z = Value(0.5)
+    w = [z * 1.5 for _ in range(3 * capacity)]   # more collections along the way
+    del w
+    collect()
+    y.backward()
+    assert x.grad == 1 + 5 * capacity // 2
