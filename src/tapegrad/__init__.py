@@ -12,6 +12,7 @@ from tapegrad.creation import (arange, device, eye, from_numpy, full, is_tensor,
                                manual_seed, ones, ones_like, rand, rand_like, randn, randn_like,
                                tensor, zeros, zeros_like)
 from tapegrad.engine import Value
+from tapegrad.compiled import compile
 from tapegrad.gradcheck import GradcheckError, gradcheck
 from tapegrad.serialization import load, save
 from tapegrad.functions import *  # noqa: F401,F403  (exp, sum, reshape, ...)
@@ -22,7 +23,7 @@ float = float32       # torch.float
 double = float64      # torch.double
 long = int64          # torch.long
 
-__all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "save", "load",
+__all__ = ["Value", "compile", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "save", "load",
            "tensor", "nn", "autograd", "no_grad", "enable_grad", "inference_mode",
            "set_grad_enabled", "is_grad_enabled", "matmul", "cat", "stack", "where", "softmax",
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",

@@ -96,6 +96,7 @@ cdef inline tg_node *_push_leaf() except NULL:
 
 
 include "_collect.pxi"
+include "_replay.pxi"
 
 
 # ------------------------------------------------------------ conversions
@@ -572,6 +573,7 @@ cdef class Value:
     @property
     def data(self):
         _check(self)
+        _note_read()    # tapegrad.compile: control flow on it is value-dependent
         if self.node.flags & TG_INT_DATA:
             return int(self.node.data)
         return self.node.data
@@ -583,6 +585,7 @@ cdef class Value:
     @property
     def grad(self):
         _check(self)
+        _note_read()
         return self.node.grad
 
     @grad.setter
