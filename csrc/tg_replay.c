@@ -298,8 +298,12 @@ void tg_program_free(tg_program *p)
 size_t tg_program_handles(const tg_program *p)
 {
     size_t n = 0;
-    for (uint32_t k = 0; k < p->nops; k++)
-        n += p->nodes[k]->handle != NULL;
+    for (uint32_t k = 0; k < p->nops; k++) {
+        const tg_node *node = p->nodes[k];
+        n += node->handle != NULL;
+        if (node->op != p->op[k])   /* unfolded by _prev: its constant leaf is the graph's too */
+            n += node->up.parent[1]->handle != NULL;
+    }
     for (uint32_t i = 0; i < p->ninputs; i++)
         n += p->fresh[i] && p->inputs[i]->handle != NULL;
     return n;

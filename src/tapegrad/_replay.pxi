@@ -80,11 +80,11 @@ def _node_address(Value v):
     return <size_t>v.node
 
 
-cdef bint _held_elsewhere(list values):
-    """Whether any of values is referred to from outside the list."""
+cdef bint _held_elsewhere(list values, Py_ssize_t lists=1):
+    """Whether any of values is referred to from outside the lists that hold them."""
     cdef Py_ssize_t i
     for i in range(len(values)):
-        if Py_REFCNT(values[i]) > _ALONE:
+        if Py_REFCNT(values[i]) > _ALONE + lists - 1:
             return True
     return False
 
@@ -105,7 +105,8 @@ cdef class _Recording:
     """One recording of a compiled function: the nodes it recorded (kept alive
     by its outputs), and the compact program that replays them."""
     cdef tg_program program
-    cdef readonly list outputs      # the distinct output Values, held only here
+    cdef readonly list outputs      # the distinct output Values
+    cdef list made                  # those the recording made, which a replay changes
     cdef size_t handles             # handles into the graph when nobody else held one
     cdef bint busy
 
@@ -135,6 +136,16 @@ cdef class _Recording:
                     <size_t>self.program.inputs[i] not in old_leaves:
                 self.program.fresh[i] = 1
         self.outputs = list(outputs)
+        wanted = {<size_t>(<Value>v).node: v for v in outputs}
+        made = {}
+        for i in range(self.program.nops):
+            if <size_t>self.program.nodes[i] in wanted:
+                made[<size_t>self.program.nodes[i]] = True
+        for i in range(self.program.ninputs):
+            if self.program.fresh[i] and <size_t>self.program.inputs[i] in wanted:
+                made[<size_t>self.program.inputs[i]] = True
+        self.made = [v for address, v in wanted.items() if address in made]
+        wanted = None
         self.handles = tg_program_handles(&self.program)
 
     def __dealloc__(self):
@@ -145,7 +156,7 @@ cdef class _Recording:
         output, or a handle onto a recorded node (from _prev, say)."""
         if self.busy or tg_program_handles(&self.program) > self.handles:
             return True
-        return _held_elsewhere(self.outputs)
+        return _held_elsewhere(self.made, 2)   # made and outputs hold them
 
     def replay(self):
         """Recomputes the recorded graph from the inputs' current data, in C
