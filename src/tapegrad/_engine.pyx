@@ -178,6 +178,7 @@ cdef Value _handle_of(tg_node *node):
         v = <Value>node.handle
     else:
         v = _new_handle(node)
+        _note_new_handle()  # tapegrad.compile: a recorded graph may be held now
     if v.side is None and _kept and <size_t>node in _kept:
         v.side = _take_kept(node)
         if v.side.attrs is not None:

@@ -34,6 +34,16 @@ cdef Py_ssize_t _recording_depth = 0
 cdef Py_ssize_t _value_reads = 0
 
 
+# Handles made for nodes that had none (by _prev): only then can a recorded
+# graph have gained a holder other than its outputs.
+cdef size_t _new_handles = 0
+
+
+cdef inline void _note_new_handle() noexcept:
+    global _new_handles
+    _new_handles += 1
+
+
 cdef inline void _note_read() noexcept:
     global _value_reads
     if _recording_depth:
@@ -108,6 +118,7 @@ cdef class _Recording:
     cdef readonly list outputs      # the distinct output Values
     cdef list made                  # those the recording made, which a replay changes
     cdef size_t handles             # handles into the graph when nobody else held one
+    cdef size_t checked             # _new_handles when the graph was last found unheld
     cdef bint busy
 
     def __cinit__(self, Value sentinel, list outputs, set old_leaves):
@@ -147,6 +158,7 @@ cdef class _Recording:
         self.made = [v for address, v in wanted.items() if address in made]
         wanted = None
         self.handles = tg_program_handles(&self.program)
+        self.checked = _new_handles
 
     def __dealloc__(self):
         tg_program_free(&self.program)
@@ -154,8 +166,12 @@ cdef class _Recording:
     def in_use(self):
         """Whether replaying would change Values someone else holds: an
         output, or a handle onto a recorded node (from _prev, say)."""
-        if self.busy or tg_program_handles(&self.program) > self.handles:
+        if self.busy:
             return True
+        if self.checked != _new_handles:    # else no handle can have appeared
+            if tg_program_handles(&self.program) > self.handles:
+                return True
+            self.checked = _new_handles
         return _held_elsewhere(self.made, 2)   # made and outputs hold them
 
     def replay(self):
