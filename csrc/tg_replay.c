@@ -403,3 +403,43 @@ void tg_program_write_back(tg_program *p)
             p->inputs[i]->grad = 0.0;
     }
 }
+
+int tg_program_step_sgd(tg_program *p, uint32_t root, double *grad, tg_node *const *params,
+                        const uint32_t *param_slot, const double *lr, uint32_t nparams,
+                        uint32_t *failed)
+{
+    const uint32_t nslots = p->ninputs + p->nops;
+    for (uint32_t i = 0; i < p->ninputs; i++)
+        grad[i] = p->inputs[i]->grad;
+    for (uint32_t i = p->ninputs; i < nslots; i++)
+        grad[i] = 0.0;
+    for (uint32_t i = 0; i < nparams; i++) {
+        if (param_slot[i] != TG_NO_SLOT)
+            grad[param_slot[i]] = 0.0;                  /* zero_grad */
+    }
+    grad[root] = 1.0;
+    /* the reverse sweep: every operation depends the root (one output) */
+    for (uint32_t k = root - p->ninputs + 1; k-- > 0;) {
+        const uint32_t s = p->ninputs + k;
+        if (p->flags[s] & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) {
+            *failed = k;
+            return p->flags[s] & TG_LOCAL_ZERODIV ? TG_ERR_ZERODIV : TG_ERR_RANGE;
+        }
+        const double g = grad[s];
+        grad[p->a[k]] += p->local[2 * k] * g;
+        if (p->b[k] != TG_NO_SLOT)
+            grad[p->b[k]] += p->local[2 * k + 1] * g;
+    }
+    for (uint32_t i = 0; i < p->ninputs; i++) {
+        if (!p->fresh[i])
+            p->inputs[i]->grad = grad[i];
+    }
+    for (uint32_t i = 0; i < nparams; i++) {
+        tg_node *param = params[i];
+        const double g = param_slot[i] != TG_NO_SLOT ? grad[param_slot[i]] : 0.0;
+        param->grad = g;
+        param->data = param->data - lr[i] * g;
+        param->flags = (uint8_t)(param->flags & ~TG_INT_DATA);
+    }
+    return TG_OK;
+}

@@ -67,6 +67,17 @@ int tg_program_forward(tg_program *program, uint32_t *failed);
  * the recorded nodes, with a zero gradient, as a fresh eager graph has. */
 void tg_program_write_back(tg_program *program);
 
+/* A fused training step after a forward: zero_grad of the n parameters,
+ * the reverse sweep from the operation root over flat arrays (grad has a
+ * slot each; the inputs that are not parameters keep their gradient and add
+ * to it, as eager backward does), then p.data -= lr[i] * p.grad. param_slot
+ * is each parameter's input slot, or TG_NO_SLOT if the program does not use
+ * it. A deferred derivative error leaves the tape untouched: *failed is its
+ * operation. Writes no recorded node: a fused step returns numbers. */
+int tg_program_step_sgd(tg_program *program, uint32_t root, double *grad, tg_node *const *params,
+                        const uint32_t *param_slot, const double *lr, uint32_t nparams,
+                        uint32_t *failed);
+
 #ifdef __cplusplus
 }
 #endif

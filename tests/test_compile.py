@@ -395,3 +395,33 @@ def test_compile_checks_what_it_is_given():
         tapegrad.compile(3)
     with pytest.raises(TypeError, match="must return a Value"):
         tapegrad.compile(lambda: 1.0)()
+
+
+def test_a_fused_sgd_step_gives_the_bits_of_the_python_step():
+    X, y = moons_data()
+    eager_model = fresh_mlp()
+    eager, _ = train(lambda X, y: svm_loss(eager_model, X, y), eager_model, lambda k: (X, y))
+    model = fresh_mlp()
+    optimizer = tapegrad.optim.SGD(model.parameters(), lr=1.0)
+    step = tapegrad.compile(lambda X, y: svm_loss(model, X, y), optimizer=optimizer)
+    losses = []
+    for k in range(20):
+        optimizer.param_groups[0]["lr"] = 1.0 - 0.9 * k / 100     # a schedule
+        losses.append(step(X, y))
+        if k == 9:
+            # the grads of this step, as the plain step's backward left them
+            assert [p.grad for p in model.parameters()] == eager[k][1]
+    assert losses == [loss for loss, _ in eager]
+    assert [p.data for p in model.parameters()] == [p.data for p in eager_model.parameters()]
+    assert step.recordings == 1 and step.replays == 19
+
+
+def test_fusing_takes_plain_sgd_over_values_only():
+    w = Value(1.0)
+    with pytest.raises(TypeError, match="SGD only"):
+        tapegrad.compile(lambda: w * w, optimizer=tapegrad.optim.Adam([w]))
+    with pytest.raises(ValueError, match="plain SGD"):
+        tapegrad.compile(lambda: w * w, optimizer=tapegrad.optim.SGD([w], lr=0.1, momentum=0.9))
+    step = tapegrad.compile(lambda: (w * w, w), optimizer=tapegrad.optim.SGD([w], lr=0.1))
+    with pytest.raises(TypeError, match="one Value"):
+        step()

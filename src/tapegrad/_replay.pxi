@@ -15,6 +15,7 @@ cdef extern from "tg_replay.h" nogil:
         uint8_t *fresh
         tg_node **nodes
         uint8_t *op
+        uint8_t *flags
         uint32_t *a
         uint32_t *b
         double *y
@@ -26,6 +27,9 @@ cdef extern from "tg_replay.h" nogil:
     size_t tg_program_handles(const tg_program *program)
     int tg_program_forward(tg_program *program, uint32_t *failed)
     void tg_program_write_back(tg_program *program)
+    int tg_program_step_sgd(tg_program *program, uint32_t root, double *grad,
+                            tg_node **params, const uint32_t *param_slot, const double *lr,
+                            uint32_t nparams, uint32_t *failed)
 
 
 # Reads of a Value's numbers while a recording runs: Python control flow on
@@ -120,6 +124,7 @@ cdef class _Recording:
     cdef size_t handles             # handles into the graph when nobody else held one
     cdef size_t checked             # _new_handles when the graph was last found unheld
     cdef bint busy
+    cdef dict input_slots           # input node address -> slot, for step_sgd
 
     def __cinit__(self, Value sentinel, list outputs, set old_leaves):
         cdef tg_node **nodes = <tg_node **>malloc(max(len(outputs), 1) * sizeof(tg_node *))
@@ -173,6 +178,63 @@ cdef class _Recording:
                 return True
             self.checked = _new_handles
         return _held_elsewhere(self.made, 2)   # made and outputs hold them
+
+    def fusable(self):
+        """Whether step_sgd can run: one output, made by the last operation, and
+        every input a leaf (eager backward would go on past an older operation)."""
+        cdef uint32_t i
+        if len(self.outputs) != 1 or self.program.nops == 0 or \
+                self.program.nodes[self.program.nops - 1] != (<Value>self.outputs[0]).node:
+            return False
+        for i in range(self.program.ninputs):
+            if self.program.inputs[i].nparents != 0:
+                return False
+        return True
+
+    def step_sgd(self, list params, list lrs):
+        """Replays the forward into the flat arrays, then zero_grad, backward
+        and p.data -= lr * p.grad over params in C; returns the loss's number."""
+        cdef Py_ssize_t n = len(params), i
+        cdef uint32_t failed = 0, nslots = self.program.ninputs + self.program.nops
+        cdef uint32_t root = nslots - 1
+        cdef int status
+        cdef tg_node **nodes = <tg_node **>malloc(max(n, 1) * sizeof(tg_node *))
+        cdef uint32_t *slots = <uint32_t *>malloc(max(n, 1) * sizeof(uint32_t))
+        cdef double *lr = <double *>malloc(max(n, 1) * sizeof(double))
+        cdef double *grad = <double *>malloc(nslots * sizeof(double))
+        if self.input_slots is None:
+            self.input_slots = {<size_t>self.program.inputs[i]: i
+                                for i in range(self.program.ninputs)}
+        self.busy = True
+        try:
+            if nodes is NULL or slots is NULL or lr is NULL or grad is NULL:
+                raise MemoryError()
+            for i in range(n):
+                _check(<Value>params[i])
+                nodes[i] = (<Value>params[i]).node
+                slots[i] = self.input_slots.get(<size_t>nodes[i], TG_NO_SLOT)
+                lr[i] = lrs[i]
+            with nogil:
+                status = tg_program_forward(&self.program, &failed)
+            if status != TG_OK:
+                self._raise_at(status, failed)
+            locked = _lock_tape()
+            status = tg_program_step_sgd(&self.program, root, grad, nodes, slots, lr, n,
+                                         &failed)
+            _unlock_tape(locked)
+            if status != TG_OK:
+                x = self.program.value[self.program.a[failed]]
+                e = (self.program.value[self.program.b[failed]]
+                     if self.program.op[failed] == TG_OP_POW else self.program.y[failed])
+                _raise(status, f"the derivative of {x!r} ** {e!r} needs {x!r} ** {e - 1!r}")
+            loss = self.program.value[root]
+            return int(loss) if self.program.flags[root] & TG_INT_DATA else loss
+        finally:
+            self.busy = False
+            free(nodes)
+            free(slots)
+            free(lr)
+            free(grad)
 
     def replay(self):
         """Recomputes the recorded graph from the inputs' current data, in C

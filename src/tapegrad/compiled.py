@@ -22,7 +22,7 @@ __all__ = ["compile", "Compiled"]
 _KEPT = 2
 
 
-def compile(loss_fn):
+def compile(loss_fn, optimizer=None):
     """Returns loss_fn, recorded on its first call and replayed natively after.
 
     loss_fn(*args, **kwargs) must return a Value, or a list, tuple or dict of
@@ -63,10 +63,35 @@ def compile(loss_fn):
     a recording (or a Value taken from its graph, with _prev say) are still
     referred to, the next call uses another recording, or records a new one.
     ``step.recordings`` and ``step.replays`` count what the calls did.
+
+    A fused training step
+    ---------------------
+    With ``optimizer=tapegrad.optim.SGD(params, lr=...)`` (plain SGD: no
+    momentum, weight decay or maximize), each call is a whole training step:
+    the forward, zero_grad of the optimizer's parameters, backward and
+    ``p.data -= lr * p.grad``, all in one native pass. loss_fn must return one
+    Value; the call returns its number (the loss before the update). The
+    parameters' data and grad are the bits of the plain Python step; the lr
+    is read from the optimizer's groups at every call, so schedules work.
     """
     if not callable(loss_fn):
         raise TypeError(f"compile() expects a callable, not {type(loss_fn).__name__}")
-    return Compiled(loss_fn)
+    if optimizer is not None:
+        _check_fusable(optimizer)
+    return Compiled(loss_fn, optimizer)
+
+
+def _check_fusable(optimizer):
+    from tapegrad.optim import SGD
+    if type(optimizer) is not SGD:
+        raise TypeError("compile(optimizer=) fuses tapegrad.optim.SGD only, "
+                        f"not {type(optimizer).__name__}")
+    for group in optimizer.param_groups:
+        if group["momentum"] or group["weight_decay"] or group["maximize"]:
+            raise ValueError("compile(optimizer=) fuses plain SGD: momentum, weight_decay "
+                             "and maximize must be off")
+        if not all(isinstance(p, Value) for p in group["params"]):
+            raise TypeError("compile(optimizer=) fuses an SGD over Values")
 
 
 class _Output:
@@ -92,8 +117,9 @@ class _Entry:
 class Compiled:
     """A compiled loss function: call it as the function itself."""
 
-    def __init__(self, loss_fn):
+    def __init__(self, loss_fn, optimizer=None):
         self.loss_fn = loss_fn
+        self.optimizer = optimizer
         self.recordings = 0
         self.replays = 0
         self.value_dependent = False
@@ -103,6 +129,8 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         key = _key((args, kwargs))
+        if self.optimizer is not None:
+            return self._train_step(key, args, kwargs)
         for entry in self._entries:
             if entry.key == key and not entry.recording.in_use():
                 entry.recording.replay()
@@ -137,6 +165,31 @@ class Compiled:
             self._entries.pop(0)
         self._entries.append(_Entry(key, (args, kwargs), recording, template))
         return result
+
+    def _train_step(self, key, args, kwargs):
+        """forward, zero_grad, backward, SGD: fused when a recording can replay."""
+        params, lrs = [], []
+        for group in self.optimizer.param_groups:
+            params.extend(group["params"])
+            lrs.extend([float(group["lr"])] * len(group["params"]))
+        for entry in self._entries:
+            if entry.key == key and entry.single:
+                self.replays += 1
+                return entry.recording.step_sgd(params, lrs)
+        loss = self._record(key, args, kwargs)
+        if not isinstance(loss, Value):
+            raise TypeError("compile(optimizer=): the function must return one Value, "
+                            f"not {type(loss).__name__}")
+        if self._entries and not self._entries[-1].recording.fusable():
+            self._entries.pop()
+            raise TypeError("compile(optimizer=): the loss must be an operation of the "
+                            "function, on leaf Values only")
+        for p in params:
+            p.grad = 0.0
+        loss.backward()
+        for p, lr in zip(params, lrs):
+            p.data -= lr * p.grad
+        return loss.data
 
     def __repr__(self):
         return f"tapegrad.compile({getattr(self.loss_fn, '__name__', self.loss_fn)!r})"
