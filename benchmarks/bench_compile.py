@@ -77,13 +77,18 @@ def moons(rounds, compiled_steps):
     random.seed(1337)
     compiled_model = TMLP(2, [16, 16, 1])
     step = tapegrad.compile(lambda X, y: svm_loss(compiled_model, X, y, TValue))
+    random.seed(1337)
+    fused_model = TMLP(2, [16, 16, 1])
+    sgd = tapegrad.optim.SGD(fused_model.parameters(), lr=0.01)
+    fused = tapegrad.compile(lambda X, y: svm_loss(fused_model, X, y, TValue), optimizer=sgd)
     micro_model = None
     if MMLP is not None:
         random.seed(1337)
         micro_model = MMLP(2, [16, 16, 1])
-    times = {"micrograd": [], "eager": [], "compiled": []}
+    times = {"micrograd": [], "eager": [], "compiled": [], "compiled, fused SGD": []}
     for _ in range(3):      # warm up, and make the recordings
         user_step(lambda: step(X, y), compiled_model)
+        fused(X, y)
     for _ in range(rounds):
         if micro_model is not None:
             times["micrograd"].append(user_step(lambda: svm_loss(micro_model, X, y, MValue),
@@ -93,6 +98,10 @@ def moons(rounds, compiled_steps):
                                             eager_model))
         for _ in range(compiled_steps):
             times["compiled"].append(user_step(lambda: step(X, y), compiled_model))
+        for _ in range(compiled_steps):
+            start = time.perf_counter()
+            fused(X, y)       # the whole step: forward, zero_grad, backward, update
+            times["compiled, fused SGD"].append(time.perf_counter() - start)
     recording = step._entries[0].recording
     return {name: statistics.median(t) if t else None for name, t in times.items()}, \
         replay_ns_per_op(recording), step
@@ -176,7 +185,7 @@ def main():
     micro = moons_times["micrograd"]
     print("| moons step (whole user step) | ms/step | x micrograd |")
     print("|---|---|---|")
-    for name in ("micrograd", "eager", "compiled"):
+    for name in ("micrograd", "eager", "compiled", "compiled, fused SGD"):
         t = moons_times[name]
         ratio = f"{micro / t:,.0f}x" if micro and t else ""
         print(f"| {name if name == 'micrograd' else 'tapegrad ' + name} | {ms(t)} | {ratio} |")
