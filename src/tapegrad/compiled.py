@@ -173,7 +173,8 @@ class Compiled:
             params.extend(group["params"])
             lrs.extend([float(group["lr"])] * len(group["params"]))
         for entry in self._entries:
-            if entry.key == key and entry.single:
+            # in_use: busy in another thread (a fused step holds no Value of its graph)
+            if entry.key == key and entry.single and not entry.recording.in_use():
                 self.replays += 1
                 return entry.recording.step_sgd(params, lrs)
         loss = self._record(key, args, kwargs)
