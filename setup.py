@@ -17,10 +17,10 @@ define_macros = [("TG_DEBUG", "1")] if debug else []
 extensions = [
     Extension(
         "tapegrad._engine",
-        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c"],
+        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_replay.c"],
         include_dirs=["csrc"],
-        depends=["csrc/tg_tape.h", "csrc/tg_ops.h", "src/tapegrad/_tape.pxd",
-                 "src/tapegrad/_collect.pxi"],
+        depends=["csrc/tg_tape.h", "csrc/tg_ops.h", "csrc/tg_replay.h", "src/tapegrad/_tape.pxd",
+                 "src/tapegrad/_collect.pxi", "src/tapegrad/_replay.pxi"],
         extra_compile_args=extra_compile_args,
         define_macros=define_macros,
     ),

@@ -19,6 +19,11 @@ def test_the_demo_trains_all_four_models_and_writes_its_plots(tmp_path):
     assert accuracy["moons (tensor engine)"] >= 85
     assert accuracy["XOR (tensor engine)"] == 100
     assert accuracy["digits (tensor engine)"] >= 85
+    # the compiled scalar run, beside the eager one: replays, with the eager bits
+    assert re.search(r"^moons \(scalar, compiled\)\s+loss [\d.]+\s+accuracy\s+([\d.]+)%", out,
+                     re.M)
+    assert "compiled and eager scalar losses: the same bits at every step" in out
+    assert re.search(r"2 recordings, 28 replays", out)
     table = [line.split("|") for line in out.splitlines()
              if re.match(r"^\s+[01]\s+[01]\s+\|", line)]
     assert [(row[0].split(), row[-1].strip()) for row in table] == [

@@ -21,6 +21,7 @@ from tapegrad.dlpack import from_dlpack
 from tapegrad._format import set_printoptions
 from tapegrad._version import __version__ as __version__  # the one version source
 from tapegrad.engine import Value
+from tapegrad.compiled import compile
 from tapegrad.gradcheck import GradcheckError, gradcheck
 from tapegrad.serialization import load, save
 from tapegrad.functions import *  # noqa: F401,F403  (exp, sum, reshape, ...)
@@ -31,8 +32,8 @@ float = float32       # torch.float
 double = float64      # torch.double
 long = int64          # torch.long
 
-__all__ = ["Value", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "save", "load",
-           "tensor", "nn", "autograd", "viz", "no_grad", "enable_grad", "inference_mode",
+__all__ = ["Value", "compile", "Tensor", "gradcheck", "GradcheckError", "optim", "utils", "save",
+           "load", "tensor", "nn", "autograd", "viz", "no_grad", "enable_grad", "inference_mode",
            "set_grad_enabled", "is_grad_enabled", "matmul", "cat", "stack", "where", "softmax",
            "log_softmax", "zeros", "ones", "full", "eye", "arange", "linspace", "rand", "randn",
            "zeros_like", "ones_like", "rand_like", "randn_like", "from_numpy", "manual_seed",

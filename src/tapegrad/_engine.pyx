@@ -96,6 +96,7 @@ cdef inline tg_node *_push_leaf() except NULL:
 
 
 include "_collect.pxi"
+include "_replay.pxi"
 
 
 # ------------------------------------------------------------ conversions
@@ -189,6 +190,7 @@ cdef Value _handle_of(tg_node *node):
         v = <Value>node.handle
     else:
         v = _new_handle(node)
+        _note_new_handle()  # tapegrad.compile: a recorded graph may be held now
     if v.side is None and _kept and <size_t>node in _kept:
         v.side = _take_kept(node)
         if v.side.attrs is not None:
@@ -569,6 +571,7 @@ cdef class Value:
     @property
     def data(self):
         _check(self)
+        _note_read()    # tapegrad.compile: control flow on it is value-dependent
         if self.node.flags & TG_INT_DATA:
             return int(self.node.data)
         return self.node.data
@@ -580,6 +583,7 @@ cdef class Value:
     @property
     def grad(self):
         _check(self)
+        _note_read()
         return self.node.grad
 
     @grad.setter

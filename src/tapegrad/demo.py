@@ -26,15 +26,26 @@ def moons(n_samples=100, noise=0.1, seed=1337):
     return X, y * 2 - 1
 
 
-def svm_loss(model, X, y, Value, alpha=1e-4):
-    """mean(relu(1 - y*score)) + alpha * sum(p*p), and the accuracy."""
+def svm_scores(model, X, y, Value, alpha=1e-4):
+    """mean(relu(1 - y*score)) + alpha * sum(p*p), and the scores. It reads no
+    Value's number, so tapegrad.compile can replay it."""
     inputs = [list(map(Value, row)) for row in X]
     scores = list(map(model, inputs))
     losses = [(1 + -yi * score).relu() for yi, score in zip(y, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = alpha * sum((p * p for p in model.parameters()))
-    accuracy = [(yi > 0) == (score.data > 0) for yi, score in zip(y, scores)]
-    return data_loss + reg_loss, sum(accuracy) / len(accuracy)
+    return data_loss + reg_loss, scores
+
+
+def accuracy_of(scores, y):
+    right = [(yi > 0) == (score.data > 0) for yi, score in zip(y, scores)]
+    return sum(right) / len(right)
+
+
+def svm_loss(model, X, y, Value, alpha=1e-4):
+    """mean(relu(1 - y*score)) + alpha * sum(p*p), and the accuracy."""
+    total_loss, scores = svm_scores(model, X, y, Value, alpha)
+    return total_loss, accuracy_of(scores, y)
 
 
 def sgd_step(model, X, y, Value, k):
@@ -92,6 +103,32 @@ def moons_scalar(X, y, steps, quiet):
         losses.append(loss)
     seconds = time.perf_counter() - start
     _report("moons (scalar engine)", losses, svm_loss(model, X, y, Value)[1], seconds, steps)
+    return model, losses
+
+
+def moons_compiled(X, y, steps, quiet):
+    """The same scalar program through tapegrad.compile: the first step records
+    it, the others replay it in C. Same seed, so the same bits as moons_scalar."""
+    import tapegrad
+    from tapegrad.engine import Value
+    from tapegrad.nn import MLP
+
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1])
+    step = tapegrad.compile(lambda X, y: svm_scores(model, X, y, Value))
+    losses, start = [], time.perf_counter()
+    for k in _progress(range(steps), "moons, compiled", quiet):
+        total_loss, scores = step(X, y)
+        model.zero_grad()
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        losses.append(total_loss.data)
+        accuracy = accuracy_of(scores, y)
+    seconds = time.perf_counter() - start
+    _report("moons (scalar, compiled)", losses, accuracy, seconds, steps)
+    print(f"  {step.recordings} recordings, {step.replays} replays")
     return model, losses
 
 
@@ -241,6 +278,9 @@ def run(steps=100, xor_steps=500, digits_epochs=20, out="tapegrad-demo", quiet=F
           f"{steps} moons steps, {xor_steps} XOR steps, {digits_epochs} digits epochs")
     total = time.perf_counter()
     scalar_model, scalar_losses = moons_scalar(X, y, steps, quiet)
+    _, compiled_losses = moons_compiled(X, y, steps, quiet)
+    same = "the same" if compiled_losses == scalar_losses else "NOT the same"
+    print(f"  compiled and eager scalar losses: {same} bits at every step")
     _, tensor_losses = moons_tensor(X, y, steps, quiet)
     _, xor_losses = xor_network(xor_steps, quiet)
     _, digits_losses = digits_classifier(digits_epochs, quiet)

@@ -1,0 +1,445 @@
+#include "tg_replay.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_ops.h"
+
+/* ------------------------------------------------- building the program */
+
+/* The segments of operations recorded after the sentinel, oldest first. */
+typedef struct recorded {
+    tg_segment **segments;
+    uint32_t *first;           /* the first recorded index of each */
+    size_t *base;              /* the position of that node among all recorded ones */
+    size_t nsegments;
+    size_t count;
+    size_t last;               /* the segment found last: parents are mostly near */
+} recorded;
+
+static int recorded_init(recorded *r, const tg_node *sentinel)
+{
+    tg_segment *start = tg_node_segment(sentinel);
+    size_t n = 0;
+    for (tg_segment *s = start; s != NULL; s = s->next)
+        n++;
+    memset(r, 0, sizeof *r);
+    r->segments = (tg_segment **)malloc(n * sizeof *r->segments);
+    r->first = (uint32_t *)malloc(n * sizeof *r->first);
+    r->base = (size_t *)malloc(n * sizeof *r->base);
+    if (r->segments == NULL || r->first == NULL || r->base == NULL)
+        return TG_ERR_NOMEM;
+    for (tg_segment *s = start; s != NULL; s = s->next) {
+        uint32_t first = s == start ? (uint32_t)sentinel->index + 1 : 0;
+        r->segments[r->nsegments] = s;
+        r->first[r->nsegments] = first;
+        r->base[r->nsegments] = r->count;
+        r->count += s->count > first ? s->count - first : 0;
+        r->nsegments++;
+    }
+    return TG_OK;
+}
+
+static void recorded_free(recorded *r)
+{
+    free(r->segments);
+    free(r->first);
+    free(r->base);
+}
+
+/* The position of node among the recorded operations, or -1: a leaf, or a
+ * node made before the recording began. */
+static int64_t recorded_position(recorded *r, const tg_node *node)
+{
+    if (node->nparents == 0)
+        return -1;
+    tg_segment *segment = tg_node_segment(node);
+    for (size_t tried = 0; tried < r->nsegments; tried++) {
+        size_t s = (r->last + r->nsegments - tried) % r->nsegments;
+        if (r->segments[s] != segment)
+            continue;
+        r->last = s;
+        if (node->index < r->first[s])
+            return -1;
+        return (int64_t)(r->base[s] + node->index - r->first[s]);
+    }
+    return -1;
+}
+
+/* A pointer -> slot map, open addressing, for the inputs. */
+typedef struct slot_map {
+    const tg_node **keys;
+    uint32_t *slots;
+    size_t capacity;           /* a power of two */
+    size_t count;
+} slot_map;
+
+static size_t hash_pointer(const tg_node *p, size_t capacity)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (size_t)h & (capacity - 1);
+}
+
+static int map_init(slot_map *m, size_t capacity)
+{
+    m->capacity = capacity;
+    m->count = 0;
+    m->keys = (const tg_node **)calloc(capacity, sizeof *m->keys);
+    m->slots = (uint32_t *)malloc(capacity * sizeof *m->slots);
+    return m->keys == NULL || m->slots == NULL ? TG_ERR_NOMEM : TG_OK;
+}
+
+static void map_free(slot_map *m)
+{
+    free((void *)m->keys);
+    free(m->slots);
+}
+
+static uint32_t map_find(const slot_map *m, const tg_node *key)
+{
+    for (size_t i = hash_pointer(key, m->capacity);; i = (i + 1) & (m->capacity - 1)) {
+        if (m->keys[i] == key)
+            return m->slots[i];
+        if (m->keys[i] == NULL)
+            return TG_NO_SLOT;
+    }
+}
+
+static void map_put(slot_map *m, const tg_node *key, uint32_t slot)
+{
+    size_t i = hash_pointer(key, m->capacity);
+    while (m->keys[i] != NULL)
+        i = (i + 1) & (m->capacity - 1);
+    m->keys[i] = key;
+    m->slots[i] = slot;
+    m->count++;
+}
+
+/* Adds key with the next slot, unless it has one; grows at half full. */
+static int map_add(slot_map *m, const tg_node *key)
+{
+    if (map_find(m, key) != TG_NO_SLOT)
+        return TG_OK;
+    if (2 * (m->count + 1) > m->capacity) {
+        slot_map bigger;
+        if (map_init(&bigger, 2 * m->capacity) != TG_OK) {
+            map_free(&bigger);
+            return TG_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < m->capacity; i++) {
+            if (m->keys[i] != NULL)
+                map_put(&bigger, m->keys[i], m->slots[i]);
+        }
+        map_free(m);
+        *m = bigger;
+    }
+    map_put(m, key, (uint32_t)m->count);
+    return TG_OK;
+}
+
+static int allocate(tg_program *p)
+{
+    size_t nslots = (size_t)p->ninputs + p->nops;
+    size_t nops = p->nops > 0 ? p->nops : 1;
+    p->inputs = (tg_node **)malloc((p->ninputs > 0 ? p->ninputs : 1) * sizeof *p->inputs);
+    p->fresh = (uint8_t *)calloc(p->ninputs > 0 ? p->ninputs : 1, 1);
+    p->nodes = (tg_node **)malloc(nops * sizeof *p->nodes);
+    p->op = (uint8_t *)malloc(nops);
+    p->a = (uint32_t *)malloc(nops * sizeof *p->a);
+    p->b = (uint32_t *)malloc(nops * sizeof *p->b);
+    p->y = (double *)malloc(nops * sizeof *p->y);
+    p->value = (double *)malloc((nslots > 0 ? nslots : 1) * sizeof *p->value);
+    p->flags = (uint8_t *)calloc(nslots > 0 ? nslots : 1, 1);
+    p->local = (double *)malloc(2 * nops * sizeof *p->local);
+    if (!p->inputs || !p->fresh || !p->nodes || !p->op || !p->a || !p->b || !p->y
+        || !p->value || !p->flags || !p->local)
+        return TG_ERR_NOMEM;
+    return TG_OK;
+}
+
+/* The number a one-operand op folded in: a constant, an exponent, or none. */
+static double folded_number(const tg_node *node)
+{
+    switch (node->op) {
+    case TG_OP_ADD_CONST: case TG_OP_ADD_INT_CONST:
+    case TG_OP_POW_CONST: case TG_OP_POW_INT:
+        return node->local[1];
+    case TG_OP_MUL_CONST: case TG_OP_MUL_INT_CONST:
+        return node->local[0];
+    default:
+        return 0.0;
+    }
+}
+
+static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
+                 uint32_t *slot_of, tg_node *const *outputs, uint32_t noutputs, tg_node **bad)
+{
+    for (uint32_t i = 0; i < noutputs; i++) {
+        int64_t at = recorded_position(r, outputs[i]);
+        if (at >= 0)
+            reached[at] = 1;
+        else if (outputs[i]->flags & TG_HAS_CLOSURE) {
+            *bad = outputs[i];
+            return TG_ERR_CUSTOM;
+        }
+    }
+    /* newest first: whoever depends on a node has been seen before it */
+    size_t at = r->count;
+    for (size_t s = r->nsegments; s-- > 0;) {
+        tg_segment *segment = r->segments[s];
+        for (uint32_t i = segment->count; i-- > r->first[s];) {
+            tg_node *node = &segment->nodes[i];
+            at--;
+            if (!reached[at])
+                continue;
+            if (node->flags & (TG_CUSTOM | TG_HAS_CLOSURE)) {
+                *bad = node;
+                return TG_ERR_CUSTOM;
+            }
+            p->nops++;
+            for (uint32_t k = 0; k < node->nparents; k++) {
+                tg_node *parent = node->up.parent[k];
+                int64_t where = recorded_position(r, parent);
+                if (where >= 0) {
+                    reached[where] = 1;
+                } else if (parent->flags & TG_HAS_CLOSURE) {
+                    *bad = parent;
+                    return TG_ERR_CUSTOM;
+                } else if (map_add(inputs, parent) != TG_OK) {
+                    return TG_ERR_NOMEM;
+                }
+            }
+        }
+    }
+    p->ninputs = (uint32_t)inputs->count;
+    if (allocate(p) != TG_OK)
+        return TG_ERR_NOMEM;
+    for (size_t i = 0; i < inputs->capacity; i++) {
+        if (inputs->keys[i] != NULL)
+            p->inputs[inputs->slots[i]] = (tg_node *)inputs->keys[i];
+    }
+    /* oldest first: the order of the replay */
+    uint32_t k = 0;
+    at = 0;
+    for (size_t s = 0; s < r->nsegments; s++) {
+        tg_segment *segment = r->segments[s];
+        for (uint32_t i = r->first[s]; i < segment->count; i++, at++) {
+            if (!reached[at])
+                continue;
+            tg_node *node = &segment->nodes[i];
+            uint32_t operand[2] = {TG_NO_SLOT, TG_NO_SLOT};
+            for (uint32_t j = 0; j < node->nparents; j++) {
+                tg_node *parent = node->up.parent[j];
+                int64_t where = recorded_position(r, parent);
+                operand[j] = where >= 0 ? slot_of[where] : map_find(inputs, parent);
+            }
+            slot_of[at] = p->ninputs + k;
+            p->nodes[k] = node;
+            p->op[k] = node->op;
+            p->a[k] = operand[0];
+            p->b[k] = operand[1];
+            p->y[k] = node->nparents == 2 ? 0.0 : folded_number(node);
+            k++;
+        }
+    }
+    return TG_OK;
+}
+
+int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node *const *outputs,
+                     uint32_t noutputs, tg_node **bad)
+{
+    recorded r;
+    slot_map inputs;
+    memset(program, 0, sizeof *program);
+    *bad = NULL;
+    int status = recorded_init(&r, sentinel);
+    if (status == TG_OK)
+        status = map_init(&inputs, 64);
+    else
+        memset(&inputs, 0, sizeof inputs);
+    uint8_t *reached = NULL;
+    uint32_t *slot_of = NULL;
+    if (status == TG_OK) {
+        reached = (uint8_t *)calloc(r.count > 0 ? r.count : 1, 1);
+        slot_of = (uint32_t *)malloc((r.count > 0 ? r.count : 1) * sizeof *slot_of);
+        if (reached == NULL || slot_of == NULL)
+            status = TG_ERR_NOMEM;
+    }
+    if (status == TG_OK)
+        status = build(program, &r, &inputs, reached, slot_of, outputs, noutputs, bad);
+    free(reached);
+    free(slot_of);
+    map_free(&inputs);
+    recorded_free(&r);
+    if (status != TG_OK)
+        tg_program_free(program);
+    return status;
+}
+
+void tg_program_free(tg_program *p)
+{
+    free(p->inputs);
+    free(p->fresh);
+    free(p->nodes);
+    free(p->op);
+    free(p->a);
+    free(p->b);
+    free(p->y);
+    free(p->value);
+    free(p->flags);
+    free(p->local);
+    memset(p, 0, sizeof *p);
+}
+
+size_t tg_program_handles(const tg_program *p)
+{
+    size_t n = 0;
+    for (uint32_t k = 0; k < p->nops; k++) {
+        const tg_node *node = p->nodes[k];
+        n += node->handle != NULL;
+        if (node->op != p->op[k])   /* unfolded by _prev: its constant leaf is the graph's too */
+            n += node->up.parent[1]->handle != NULL;
+    }
+    for (uint32_t i = 0; i < p->ninputs; i++)
+        n += p->fresh[i] && p->inputs[i]->handle != NULL;
+    return n;
+}
+
+/* ------------------------------------------------------------ replaying */
+
+static int is_add_or_mul(int op)
+{
+    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_ADD_CONST
+        || op == TG_OP_ADD_INT_CONST || op == TG_OP_MUL_CONST || op == TG_OP_MUL_INT_CONST;
+}
+
+/* Whether the result stands for a Python int, as the eager engine decides
+ * it (micrograd's int op int stays an int; its relu of a negative is the int 0). */
+static int int_result(int op, int a_int, int b_int, double x, double y)
+{
+    switch (op) {
+    case TG_OP_ADD: case TG_OP_MUL:
+        return a_int && b_int;
+    case TG_OP_ADD_INT_CONST: case TG_OP_MUL_INT_CONST:
+        return a_int;
+    case TG_OP_POW_INT:
+        return a_int && y >= 0.0;
+    case TG_OP_POW:
+        return a_int && b_int && y >= 0.0;
+    case TG_OP_RELU:
+        return x < 0.0 || a_int;
+    default:
+        return 0;
+    }
+}
+
+int tg_program_forward(tg_program *p, uint32_t *failed)
+{
+    double *value = p->value;
+    uint8_t *flags = p->flags;
+    for (uint32_t i = 0; i < p->ninputs; i++) {
+        value[i] = p->inputs[i]->data;
+        flags[i] = p->inputs[i]->flags & TG_INT_DATA;
+    }
+    for (uint32_t k = 0; k < p->nops; k++) {
+        const int op = p->op[k];
+        const uint32_t a = p->a[k], b = p->b[k];
+        const double x = value[a];
+        const double y = b != TG_NO_SLOT ? value[b] : p->y[k];
+        const int a_int = flags[a] & TG_INT_DATA;
+        const int b_int = b != TG_NO_SLOT && (flags[b] & TG_INT_DATA);
+        double out = 0.0;
+        double local[2] = {0.0, 0.0};
+        int deferred = TG_OK;
+        int status = tg_op_forward(op, x, y, &out, local, &deferred);
+        const int is_int = int_result(op, a_int, b_int, x, y);
+        if (status == TG_OK && is_int && is_add_or_mul(op) && !isfinite(out))
+            status = TG_ERR_RANGE;
+        if (status != TG_OK) {
+            *failed = k;
+            return status;
+        }
+        if (is_int && out == 0.0)
+            out = 0.0;         /* a Python int has no negative zero */
+        if (op == TG_OP_POW_CONST || op == TG_OP_POW_INT)
+            local[1] = y;      /* the exponent, for the node's name */
+        const uint32_t s = p->ninputs + k;
+        value[s] = out;
+        p->local[2 * k] = local[0];
+        p->local[2 * k + 1] = local[1];
+        flags[s] = (uint8_t)((is_int ? TG_INT_DATA : 0)
+                             | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
+                             | (deferred != TG_OK && deferred != TG_ERR_ZERODIV
+                                ? TG_LOCAL_RANGE : 0));
+    }
+    return TG_OK;
+}
+
+void tg_program_write_back(tg_program *p)
+{
+    const uint8_t replayed = TG_INT_DATA | TG_LOCAL_ZERODIV | TG_LOCAL_RANGE;
+    for (uint32_t k = 0; k < p->nops; k++) {
+        tg_node *node = p->nodes[k];
+        const uint32_t s = p->ninputs + k;
+        double second = p->local[2 * k + 1];
+        if (node->op != p->op[k]) {
+            /* _prev unfolded it into a plain + or * onto a constant leaf */
+            if (p->op[k] == TG_OP_ADD_CONST || p->op[k] == TG_OP_ADD_INT_CONST)
+                second = 1.0;
+            node->up.parent[1]->grad = 0.0;
+        }
+        node->data = p->value[s];
+        node->grad = 0.0;
+        node->local[0] = p->local[2 * k];
+        node->local[1] = second;
+        node->flags = (uint8_t)((node->flags & ~replayed) | p->flags[s]);
+    }
+    for (uint32_t i = 0; i < p->ninputs; i++) {
+        if (p->fresh[i])
+            p->inputs[i]->grad = 0.0;
+    }
+}
+
+int tg_program_step_sgd(tg_program *p, uint32_t root, double *grad, tg_node *const *params,
+                        const uint32_t *param_slot, const double *lr, uint32_t nparams,
+                        uint32_t *failed)
+{
+    const uint32_t nslots = p->ninputs + p->nops;
+    for (uint32_t i = 0; i < p->ninputs; i++)
+        grad[i] = p->inputs[i]->grad;
+    for (uint32_t i = p->ninputs; i < nslots; i++)
+        grad[i] = 0.0;
+    for (uint32_t i = 0; i < nparams; i++) {
+        if (param_slot[i] != TG_NO_SLOT)
+            grad[param_slot[i]] = 0.0;                  /* zero_grad */
+    }
+    grad[root] = 1.0;
+    /* the reverse sweep: every operation depends the root (one output) */
+    for (uint32_t k = root - p->ninputs + 1; k-- > 0;) {
+        const uint32_t s = p->ninputs + k;
+        if (p->flags[s] & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) {
+            *failed = k;
+            return p->flags[s] & TG_LOCAL_ZERODIV ? TG_ERR_ZERODIV : TG_ERR_RANGE;
+        }
+        const double g = grad[s];
+        grad[p->a[k]] += p->local[2 * k] * g;
+        if (p->b[k] != TG_NO_SLOT)
+            grad[p->b[k]] += p->local[2 * k + 1] * g;
+    }
+    for (uint32_t i = 0; i < p->ninputs; i++) {
+        if (!p->fresh[i])
+            p->inputs[i]->grad = grad[i];
+    }
+    for (uint32_t i = 0; i < nparams; i++) {
+        tg_node *param = params[i];
+        const double g = param_slot[i] != TG_NO_SLOT ? grad[param_slot[i]] : 0.0;
+        param->grad = g;
+        param->data = param->data - lr[i] * g;
+        param->flags = (uint8_t)(param->flags & ~TG_INT_DATA);
+    }
+    return TG_OK;
+}
