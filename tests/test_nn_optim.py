@@ -266,7 +266,7 @@ def test_bad_state_dicts_and_inputs_are_clear_errors():
         model.load_state_dict({"0.weight": np.zeros((3, 4)), "0.bias": np.zeros(2)})
     with pytest.raises(RuntimeError, match=r"input has 5 features.*expects 4"):
         model(tg.ones(3, 5))
-    with pytest.raises(IndexError, match="Target 3 is out of bounds for 3 classes"):
+    with pytest.raises(IndexError, match="Target 3 is out of bounds."):    # torch's words
         nn.CrossEntropyLoss()(tg.ones(2, 3), tg.tensor([0, 3]))
     with pytest.raises(IndexError):
         nn.NLLLoss()(tg.ones(2, 3), tg.tensor([-1, 0]))
