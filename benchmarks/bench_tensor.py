@@ -8,6 +8,9 @@ reported with the ratio to torch (above 1 means tapegrad is faster):
    SVM max-margin loss mean(relu(1 - y*score)) + 1e-4 * sum(p*p), backward, SGD.
 2. An MLP 784-256-10 step at batch 128 on random data: relu hidden layer,
    cross-entropy (log_softmax + negative log likelihood), backward, SGD.
+3. The 60-minute blitz's LeNet (conv 1->6 5x5, max-pool 2, conv 6->16 5x5, max-pool
+   2, 400->120->84->10) on 32x32 inputs at batch 4 and 64: forward,
+   nn.CrossEntropyLoss, backward, optim.SGD step (tapegrad and torch only).
 
 A system that is not installed is skipped with a note. Run from the repository
 root: PYTHONPATH=src python benchmarks/bench_tensor.py [--quick]
@@ -75,6 +78,52 @@ def make_step_tensor(lib, X, y, params, task, lr):
     return step
 
 
+def lenet_params(rng):
+    """LeNet's weights as float32 arrays, uniform(+-1/sqrt(fan_in)) as torch's init."""
+    shapes = [((6, 1, 5, 5), 25), ((6,), 25), ((16, 6, 5, 5), 150), ((16,), 150),
+              ((120, 400), 400), ((120,), 400), ((84, 120), 120), ((84,), 120),
+              ((10, 84), 84), ((10,), 84)]
+    return [rng.uniform(-1 / np.sqrt(f), 1 / np.sqrt(f), s).astype(np.float32)
+            for s, f in shapes]
+
+
+def make_step_lenet(lib, batch, params, lr=0.01):
+    """One LeNet training step, as the blitz writes it, for tapegrad or torch."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(1, 6, 5), nn.Conv2d(6, 16, 5)
+            self.fc1, self.fc2, self.fc3 = nn.Linear(400, 120), nn.Linear(120, 84), \
+                nn.Linear(84, 10)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = lib.flatten(x, 1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            return self.fc3(x)
+
+    net = Net()
+    names = [name for name, _ in net.named_parameters()]
+    net.load_state_dict({name: lib.from_numpy(p.copy()) for name, p in zip(names, params)})
+    rng = np.random.default_rng(1)
+    X = lib.from_numpy(rng.standard_normal((batch, 1, 32, 32)).astype(np.float32))
+    y = lib.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
+    criterion = nn.CrossEntropyLoss()
+    optimizer = lib.optim.SGD(net.parameters(), lr=lr)
+
+    def step():
+        optimizer.zero_grad()
+        loss = criterion(net(X), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    return step
+
+
 # -------------------------------------------------------------------- autograd
 
 def make_step_autograd(X, y, params, task, lr):
@@ -126,6 +175,12 @@ def available():
 
 def run_task(task, found, repeats, warmup):
     rng = np.random.default_rng(0)
+    if task.startswith("lenet"):
+        params = lenet_params(rng)
+        batch = int(task[len("lenet"):])
+        steps = {name: make_step_lenet(lib, batch, params) for name, lib in found.items()
+                 if name != "autograd"}
+        return time_steps(steps, repeats, warmup)
     if task == "moons":
         X, y = moons_data()
         params = init_params(rng, [2, 16, 16, 1])
@@ -142,6 +197,10 @@ def run_task(task, found, repeats, warmup):
                 steps[name] = make_step_autograd(X, y, params, kind, lr)
         else:
             steps[name] = make_step_tensor(lib, X, y, params, task, lr)
+    return time_steps(steps, repeats, warmup)
+
+
+def time_steps(steps, repeats, warmup):
     first_losses = {name: step() for name, step in steps.items()}
     for _ in range(warmup):
         for step in steps.values():
@@ -181,7 +240,9 @@ def main():
     print("|---|---|---|---|")
     for task, label in (("moons", "moons MLP 2-16-16-1, 100 points"),
                         ("mlp", "MLP 784-256-10, batch 128, -log_softmax[rows, y].mean()"),
-                        ("mlp_ce", "MLP 784-256-10, batch 128, F.cross_entropy")):
+                        ("mlp_ce", "MLP 784-256-10, batch 128, F.cross_entropy"),
+                        ("lenet4", "LeNet step, 32x32, batch 4"),
+                        ("lenet64", "LeNet step, 32x32, batch 64")):
         medians, losses = run_task(task, found, repeats, warmup)
         for name in SYSTEMS:
             if name not in medians:
