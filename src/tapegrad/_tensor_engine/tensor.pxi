@@ -92,8 +92,8 @@ cdef class Tensor(TensorBase):
     def matmul(self, other):
         return matmul(self, other)
 
-    def mm(self, other):
-        return matmul(self, other)
+    def mm(self, mat2):
+        return mm(self, mat2)
 
     # -- comparisons: bool tensors, no graph
 
@@ -195,9 +195,11 @@ cdef class Tensor(TensorBase):
         return _reshape(self, _shape_arg(shape), True)
 
     def view_as(self, other):
+        _check_tensor_argument("view_as", "other", other)
         return _reshape(self, tuple((<TensorBase>other)._data.shape), True)
 
     def reshape_as(self, other):
+        _check_tensor_argument("reshape_as", "other", other)
         return _reshape(self, tuple((<TensorBase>other)._data.shape), False)
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -246,7 +248,85 @@ cdef class Tensor(TensorBase):
         return _expand(self, target)
 
     def expand_as(self, other):
+        _check_tensor_argument("expand_as", "other", other)
         return _expand(self, tuple((<TensorBase>other)._data.shape))
+
+    # --- shapes, indexing and products (issue 12): shapes_more.pxi, gather_scatter.pxi,
+    # products.pxi
+
+    def repeat(self, *sizes):
+        return _repeat(self, _shape_arg(sizes))
+
+    def chunk(self, chunks, dim=0):
+        return _chunk(self, chunks, dim)
+
+    def split(self, split_size, dim=0):
+        return _split(self, split_size, dim)
+
+    def unbind(self, dim=0):
+        return _unbind(self, dim)
+
+    def narrow(self, dim, start, length):
+        return _narrow(self, dim, start, length)
+
+    def flip(self, *dims):
+        return _flip(self, _shape_arg(dims))
+
+    def roll(self, shifts, dims=None):
+        return _roll(self, shifts, dims)
+
+    def tril(self, diagonal=0):
+        return _triangle(self, diagonal, True)
+
+    def triu(self, diagonal=0):
+        return _triangle(self, diagonal, False)
+
+    def diag(self, diagonal=0):
+        return _diag(self, diagonal)
+
+    def outer(self, vec2):
+        return _outer(self, vec2)
+
+    def movedim(self, source, destination):
+        return _movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0, dim1):
+        return self.transpose(dim0, dim1)
+
+    def gather(self, dim, index, *, sparse_grad=False):
+        return gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return scatter_add(self, dim, index, src)
+
+    def index_select(self, dim, index):
+        return index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def masked_fill(self, mask, value):
+        return masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return _masked_fill_(self, mask, value)
+
+    def bmm(self, mat2):
+        return bmm(self, mat2)
+
+    def mv(self, vec):
+        return mv(self, vec)
+
+    def dot(self, tensor):
+        return dot(self, tensor)
 
     def __getitem__(self, index):
         return _getitem(self, index)
@@ -300,3 +380,10 @@ cdef class Tensor(TensorBase):
 
     def copy_(self, src):
         return _copy(self, src)
+
+
+cdef int _check_tensor_argument(str method, str name, object value) except -1:
+    if not isinstance(value, TensorBase):
+        raise TypeError(f"{method}(): argument '{name}' (position 1) must be Tensor, not "
+                        f"{type(value).__name__}")
+    return 0
