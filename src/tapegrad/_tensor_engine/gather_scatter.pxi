@@ -88,7 +88,8 @@ SCATTER_ADD = Op("ScatterAddBackward0", ("self", "src"), ("where", "part"),
 cdef object _scatter_parts(str op, TensorBase a, object dim, object index, object src):
     """The index tuple, and the shape of src and the part of it that is written."""
     x = a._data
-    where, axis, idx = _gather_where(op, a, dim, index)
+    # torch names scatter in the index errors of scatter_add too
+    where, axis, idx = _gather_where("scatter", a, dim, index)
     if where is None:
         raise RuntimeError(f"{op}(): a 0-d self is not supported by tapegrad")
     if src is not None:
@@ -110,37 +111,52 @@ cdef object _scatter_parts(str op, TensorBase a, object dim, object index, objec
     return where, part
 
 
-def scatter(input, dim, index, src=None, *, value=None, reduce=None):
-    """input with src's entries (or value) written at index along dim."""
-    cdef TensorBase a = _as_tensor(input)
-    if reduce is not None:
-        raise NotImplementedError("scatter(reduce=...) is not supported by tapegrad")
+cdef tuple _scattered(TensorBase a, object dim, object index, object src, object value,
+                      bint add):
+    """scatter's (or scatter_add's) result array, and its op, inputs and params."""
     if src is None and value is None:
         raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
-    if src is None or not isinstance(src, TensorBase):
-        value = src if src is not None else value
-        where, part = _scatter_parts("scatter", a, dim, index, None)
-        out = a._data.copy()
-        out[where] = value
-        return _record(SCATTER_VALUE, out, (a,), (where,), (index,))
-    where, part = _scatter_parts("scatter", a, dim, index, src)
     out = a._data.copy()
+    if not isinstance(src, TensorBase):
+        if add:
+            raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not "
+                            f"{type(src).__name__}")
+        where, part = _scatter_parts("scatter", a, dim, index, None)
+        out[where] = src if src is not None else value
+        return out, SCATTER_VALUE, (a,), (where,)
+    where, part = _scatter_parts("scatter_add" if add else "scatter", a, dim, index, src)
     s = (<TensorBase>src)._data
-    out[where] = s[part]
-    return _record(SCATTER, out, (a, src), (where, (s.shape, part)), (index,))
+    if add:
+        np.add.at(out, where, s[part])
+    else:
+        out[where] = s[part]
+    return out, SCATTER_ADD if add else SCATTER, (a, src), (where, (s.shape, part))
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """input with src's entries (or value) written at index along dim."""
+    if reduce is not None:
+        raise NotImplementedError("scatter(reduce=...) is not supported by tapegrad")
+    out, op, inputs, params = _scattered(_as_tensor(input), dim, index, src, value, False)
+    return _record(op, out, inputs, params, (index,))
 
 
 def scatter_add(input, dim, index, src):
     """input with src's entries added at index along dim (repeated indices add up)."""
-    cdef TensorBase a = _as_tensor(input)
-    if not isinstance(src, TensorBase):
-        raise TypeError(f"scatter_add(): argument 'src' must be Tensor, not "
-                        f"{type(src).__name__}")
-    where, part = _scatter_parts("scatter_add", a, dim, index, src)
-    out = a._data.copy()
-    s = (<TensorBase>src)._data
-    np.add.at(out, where, s[part])
-    return _record(SCATTER_ADD, out, (a, src), (where, (s.shape, part)), (index,))
+    out, op, inputs, params = _scattered(_as_tensor(input), dim, index, src, None, True)
+    return _record(op, out, inputs, params, (index,))
+
+
+cdef TensorBase _scatter_(TensorBase a, object dim, object index, object src, object value,
+                          bint add):
+    """scatter_ and scatter_add_: the out-of-place result written into a (their vjps read
+    nothing of a's old value)."""
+    out, op, inputs, params = _scattered(a, dim, index, src, value, add)
+    _check_inplace(a, src)
+    a._data[...] = out
+    _bump(a)
+    _record_inplace(op, a, inputs, (None,) * len(inputs), params, (index,))
+    return a
 
 
 INDEX_SELECT = Op("IndexSelectBackward0", ("self",), ("where", "shape"),
@@ -207,15 +223,15 @@ MASKED_FILL_TENSOR = Op("MaskedFillBackward1", ("self", "value"), ("mask",),
 
 
 cdef object _broadcast_error(tuple a, tuple b):
-    """torch's error for shapes that do not broadcast (a is the tensor's, b the other's)."""
+    """torch's error for shapes a and b that do not broadcast (or broadcast past b)."""
     for i in range(1, max(len(a), len(b)) + 1):
         sa = a[-i] if i <= len(a) else 1
         sb = b[-i] if i <= len(b) else 1
         if sa != sb and sa != 1 and sb != 1:
             return RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b "
                                 f"({sb}) at non-singleton dimension {max(len(a), len(b)) - i}")
-    return RuntimeError(f"output with shape {list(a)} doesn't match the broadcast shape "
-                        f"{list(np.broadcast_shapes(a, b))}")
+    return RuntimeError(f"a tensor of shape {list(a)} cannot be broadcast to the shape "
+                        f"{list(b)}")
 
 
 cdef tuple _masked_fill_args(TensorBase a, object mask, object value):
@@ -232,7 +248,7 @@ cdef tuple _masked_fill_args(TensorBase a, object mask, object value):
     except ValueError:
         shape = None
     if shape != x.shape:
-        raise _broadcast_error(tuple(x.shape), tuple(m.shape))
+        raise _broadcast_error(tuple(m.shape), tuple(x.shape))
     if isinstance(value, TensorBase):
         if (<TensorBase>value)._data.ndim != 0:
             raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but "
@@ -247,7 +263,7 @@ cdef tuple _masked_fill_args(TensorBase a, object mask, object value):
 
 
 cdef str _torch_dtype_name(object dtype):
-    return {'float32': 'float', 'float64': 'double', 'int64': 'long', 'int32': 'int',
+    return {'float32': 'float', 'float64': 'double', 'int64': 'long int', 'int32': 'int',
             'bool': 'bool'}.get(dtype.name, dtype.name)
 
 

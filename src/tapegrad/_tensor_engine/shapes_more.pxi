@@ -77,7 +77,8 @@ cdef tuple _split(TensorBase a, object split_size_or_sections, object dim):
         if size == 0 and n != 0:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {n}")
-        sizes = [min(size, n - start) for start in range(0, n, size)] if size else [0]
+        # an empty dim splits into one empty piece, as torch's
+        sizes = [min(size, n - start) for start in range(0, n, size)] if n else [0]
         op = SPLIT
     pieces, start = [], 0
     for s in sizes:
@@ -182,7 +183,8 @@ cdef TensorBase _triangle(TensorBase a, object diagonal, bint lower):
 
 DIAG_EMBED = Op("DiagEmbedBackward0", ("self",), ("diagonal",),
                 self=lambda grad, diagonal: np.diagonal(grad, diagonal).copy())
-DIAGONAL = Op("DiagonalBackward0_copy",   # torch 2.13 names it so ("self",), ("diagonal", "shape"),
+# torch 2.13 names the node of diag() on a matrix DiagonalBackward0_copy
+DIAGONAL = Op("DiagonalBackward0_copy", ("self",), ("diagonal", "shape"),
               self=lambda grad, diagonal, shape: _on_diagonal(grad, diagonal, shape))
 
 

@@ -307,6 +307,14 @@ cdef class Tensor(TensorBase):
     def scatter_add(self, dim, index, src):
         return scatter_add(self, dim, index, src)
 
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        if reduce is not None:
+            raise NotImplementedError("scatter_(reduce=...) is not supported by tapegrad")
+        return _scatter_(self, dim, index, src, value, False)
+
+    def scatter_add_(self, dim, index, src):
+        return _scatter_(self, dim, index, src, None, True)
+
     def index_select(self, dim, index):
         return index_select(self, dim, index)
 
