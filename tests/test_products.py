@@ -160,3 +160,12 @@ def test_einsum_refuses_what_numpy_refuses_clearly():
         tg.einsum("ij->ii", tg.zeros(2, 2))
     with pytest.raises(RuntimeError, match="number of subscripts"):
         tg.einsum("ijk->i", tg.zeros(2, 2))
+
+
+def test_writing_an_einsum_operand_before_backward_raises():
+    a, b = tg.ones(2, 3, requires_grad=True), tg.ones(3, 2)
+    y = tg.einsum("ij,jk->ik", a, b)
+    with tg.no_grad():
+        b.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

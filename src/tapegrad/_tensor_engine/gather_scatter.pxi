@@ -111,7 +111,7 @@ cdef object _scatter_parts(str op, TensorBase a, object dim, object index, objec
     return where, part
 
 
-cdef tuple _scattered(TensorBase a, object dim, object index, object src, object value,
+cdef tuple _scatter_result(TensorBase a, object dim, object index, object src, object value,
                       bint add):
     """scatter's (or scatter_add's) result array, and its op, inputs and params."""
     if src is None and value is None:
@@ -137,13 +137,13 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """input with src's entries (or value) written at index along dim."""
     if reduce is not None:
         raise NotImplementedError("scatter(reduce=...) is not supported by tapegrad")
-    out, op, inputs, params = _scattered(_as_tensor(input), dim, index, src, value, False)
+    out, op, inputs, params = _scatter_result(_as_tensor(input), dim, index, src, value, False)
     return _record(op, out, inputs, params, (index,))
 
 
 def scatter_add(input, dim, index, src):
     """input with src's entries added at index along dim (repeated indices add up)."""
-    out, op, inputs, params = _scattered(_as_tensor(input), dim, index, src, None, True)
+    out, op, inputs, params = _scatter_result(_as_tensor(input), dim, index, src, None, True)
     return _record(op, out, inputs, params, (index,))
 
 
@@ -151,7 +151,7 @@ cdef TensorBase _scatter_(TensorBase a, object dim, object index, object src, ob
                           bint add):
     """scatter_ and scatter_add_: the out-of-place result written into a (their vjps read
     nothing of a's old value)."""
-    out, op, inputs, params = _scattered(a, dim, index, src, value, add)
+    out, op, inputs, params = _scatter_result(a, dim, index, src, value, add)
     _check_inplace(a, src)
     a._data[...] = out
     _bump(a)

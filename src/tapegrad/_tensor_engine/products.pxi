@@ -66,7 +66,7 @@ cdef object _einsum_grad(object grad, tuple subscripts, str out, tuple arrays, P
     g = np.broadcast_to(g, [g.shape[i] if c in reached else size[c]
                             for i, c in enumerate(distinct)])
     if len(distinct) == len(mine):
-        return np.einsum(distinct + "->" + mine, g) if distinct != mine else g
+        return g
     # a repeated subscript: g lies on the diagonal of zeros of the operand's shape
     full = np.zeros(shape, dtype=g.dtype)
     strides = [0] * len(distinct)
@@ -120,7 +120,10 @@ def einsum(equation, *operands):
     result = np.asarray(np.einsum(spec, *arrays, optimize=len(arrays) > 2))
     if result.dtype != arrays[0].dtype:
         result = result.astype(arrays[0].dtype)
-    return _record(EINSUM, result, tuple(ts), (tuple(subscripts), out, tuple(arrays)))
+    # the operands' arrays are params of the vjp: watching the operands checks their
+    # versions, so an in-place write before backward raises instead of misleading it
+    return _record(EINSUM, result, tuple(ts), (tuple(subscripts), out, tuple(arrays)),
+                   tuple(ts))
 
 
 cdef int _same_scalar_type(object x, object y) except -1:

@@ -92,8 +92,9 @@ cdef tuple _chunk(TensorBase a, object chunks, object dim):
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     cdef Py_ssize_t axis = _split_axis(a, dim)
     n = a._data.shape[axis]
-    size = -(-n // chunks)          # ceil: torch's chunks are split(ceil(n / chunks))
-    return _split(a, size if size else 1, axis) if n else _split(a, 0, axis)
+    if n == 0:                      # an empty dim: chunks empty pieces, as torch's
+        return tuple(_piece(SPLIT, a, axis, slice(0, 0)) for _ in range(chunks))
+    return _split(a, -(-n // chunks), axis)     # torch's chunks: split(ceil(n / chunks))
 
 
 cdef tuple _unbind(TensorBase a, object dim):
