@@ -170,8 +170,7 @@ def matmul(input, other):
     try:
         out = _mm(_cast_array(a._data, dtype), _cast_array(b._data, dtype))
     except ValueError:
-        raise RuntimeError(f"matmul: shapes {tuple(a._data.shape)} and {tuple(b._data.shape)} "
-                           "cannot be multiplied") from None
+        raise _matmul_error(a._data, b._data) from None
     return _record(MM, out, (a, b))
 
 

@@ -101,9 +101,9 @@ cdef class Tensor(TensorBase):
         """The matrix product self @ other, with numpy's broadcasting rules."""
         return matmul(self, other)
 
-    def mm(self, other):
-        """The product of two matrices."""
-        return matmul(self, other)
+    def mm(self, mat2):
+        """The product of two matrices (2-d only)."""
+        return mm(self, mat2)
 
     # -- comparisons: bool tensors, no graph
 
@@ -388,10 +388,12 @@ cdef class Tensor(TensorBase):
 
     def view_as(self, other):
         """self viewed in other's shape."""
+        _check_tensor_argument("view_as", "other", other)
         return _reshape(self, tuple((<TensorBase>other)._data.shape), True)
 
     def reshape_as(self, other):
         """self reshaped to other's shape."""
+        _check_tensor_argument("reshape_as", "other", other)
         return _reshape(self, tuple((<TensorBase>other)._data.shape), False)
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -449,7 +451,93 @@ cdef class Tensor(TensorBase):
 
     def expand_as(self, other):
         """self expanded to other's shape."""
+        _check_tensor_argument("expand_as", "other", other)
         return _expand(self, tuple((<TensorBase>other)._data.shape))
+
+    # --- shapes, indexing and products (issue 12): shapes_more.pxi, gather_scatter.pxi,
+    # products.pxi
+
+    def repeat(self, *sizes):
+        return _repeat(self, _shape_arg(sizes))
+
+    def chunk(self, chunks, dim=0):
+        return _chunk(self, chunks, dim)
+
+    def split(self, split_size, dim=0):
+        return _split(self, split_size, dim)
+
+    def unbind(self, dim=0):
+        return _unbind(self, dim)
+
+    def narrow(self, dim, start, length):
+        return _narrow(self, dim, start, length)
+
+    def flip(self, *dims):
+        return _flip(self, _shape_arg(dims))
+
+    def roll(self, shifts, dims=None):
+        return _roll(self, shifts, dims)
+
+    def tril(self, diagonal=0):
+        return _triangle(self, diagonal, True)
+
+    def triu(self, diagonal=0):
+        return _triangle(self, diagonal, False)
+
+    def diag(self, diagonal=0):
+        return _diag(self, diagonal)
+
+    def outer(self, vec2):
+        return _outer(self, vec2)
+
+    def movedim(self, source, destination):
+        return _movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    def swapdims(self, dim0, dim1):
+        return self.transpose(dim0, dim1)
+
+    def gather(self, dim, index, *, sparse_grad=False):
+        return gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_add(self, dim, index, src):
+        return scatter_add(self, dim, index, src)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        if reduce is not None:
+            raise NotImplementedError("scatter_(reduce=...) is not supported by tapegrad")
+        return _scatter_(self, dim, index, src, value, False)
+
+    def scatter_add_(self, dim, index, src):
+        return _scatter_(self, dim, index, src, None, True)
+
+    def index_select(self, dim, index):
+        return index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return index_add(self, dim, index, source, alpha=alpha)
+
+    def masked_fill(self, mask, value):
+        return masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return _masked_fill_(self, mask, value)
+
+    def bmm(self, mat2):
+        return bmm(self, mat2)
+
+    def mv(self, vec):
+        return mv(self, vec)
+
+    def dot(self, tensor):
+        return dot(self, tensor)
 
     def __getitem__(self, index):
         return _getitem(self, index)
@@ -515,33 +603,9 @@ cdef class Tensor(TensorBase):
         """In place: writes src (broadcast, cast) into self; the gradient flows to src."""
         return _copy(self, src)
 
-    # --- the surface users meet first: formatting and DLPack (issue 12)
 
-    def __format__(self, format_spec):
-        """'{:.2f}'.format(t) formats a 0-d tensor's number, as torch; other tensors take
-        only the empty spec (their repr)."""
-        if self._data.ndim == 0:
-            return self.item().__format__(format_spec)
-        if format_spec:
-            raise TypeError("unsupported format string passed to Tensor.__format__")
-        return str(self)
-
-    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
-        """Exports the storage without a copy (numpy's DLPack export), as torch does;
-        a tensor that requires grad is refused with torch's BufferError."""
-        if self._requires_grad:
-            raise BufferError("Can't export tensors that require gradient, use "
-                              "tensor.detach()")
-        if stream is not None and stream != -1:
-            raise BufferError(f"stream {stream!r} given for a cpu tensor: only None is valid")
-        kwargs = {}
-        if max_version is not None:
-            kwargs["max_version"] = max_version
-        if dl_device is not None:
-            kwargs["dl_device"] = dl_device
-        if copy is not None:
-            kwargs["copy"] = copy
-        return self._data.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self._data.__dlpack_device__()
+cdef int _check_tensor_argument(str method, str name, object value) except -1:
+    if not isinstance(value, TensorBase):
+        raise TypeError(f"{method}(): argument '{name}' (position 1) must be Tensor, not "
+                        f"{type(value).__name__}")
+    return 0
