@@ -63,6 +63,11 @@ CASES = {
                            [R(3, 4), R(3, 4)]),
     "smooth_l1_beta0_none": (pointwise("smooth_l1_loss", beta=0.0, reduction="none"),
                              [R(3, 4), R(3, 4)]),
+    "mse": (pointwise("mse_loss"), [R(3, 4), R(3, 4)]),
+    "mse_sum": (pointwise("mse_loss", reduction="sum"), [R(3, 4), R(3, 4)]),
+    "mse_none": (pointwise("mse_loss", reduction="none"), [R(3, 4), R(3, 4)]),
+    "bce_weight": (lambda lib, a, b: lib.nn.functional.binary_cross_entropy(
+        a / 3, b / 3, weight=lib.tensor([0.5, 1.0, 2.0, 3.0])), [P(3, 4), P(3, 4)]),
     "huber": (pointwise("huber_loss"), [R(3, 4), R(3, 4)]),
     "huber_delta_none": (pointwise("huber_loss", delta=0.4, reduction="none"),
                          [R(3, 4), R(3, 4)]),
@@ -103,9 +108,10 @@ def test_float32_against_torch(case_id):
 
 # pad records the indexing it is made of (CopySlices, IndexBackward0), and beta=0 is
 # one SmoothL1LossBackward0 node where torch calls l1_loss; unreduced N-d cross-entropy is
-# one node where torch views its result
+# one node where torch views its result; binary_cross_entropy is made of logs and
+# clamps here, one node in torch
 NAMED_AS_TORCH = sorted(k for k in CASES if not k.startswith("pad") and k not in (
-    "smooth_l1_beta0_none", "ce_2d_positions_weight_none"))
+    "smooth_l1_beta0_none", "ce_2d_positions_weight_none", "bce_weight"))
 
 
 @pytest.mark.parametrize("case_id", NAMED_AS_TORCH)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import (F32_ATOL, F32_RTOL, Case, Input, P, R, arrays_for,
+from test_tensor_gradients import (F32_ATOL, F32_RTOL, Case, Input, arrays_for,
                                    check_against_torch, check_finite_differences, shape_id)
 from torch_reference import raises_like_torch, same_numbers_as_torch
 

@@ -57,6 +57,11 @@ PRODUCTS = {
     "mm": (lambda lib, a, b: a.mm(b), [R(3, 4), R(4, 2)]),
     "mm_function": (lambda lib, a, b: lib.mm(a, b), [R(3, 1), R(1, 2)]),
     "mm_same": (lambda lib, a: a.mm(a), [R(3, 3)]),
+    "addmm": (lambda lib, c, a, b: lib.addmm(c, a, b), [R(4), R(3, 5), R(5, 4)]),
+    "addmm_matrix_bias_scaled": (lambda lib, c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0),
+                                 [R(3, 4), R(3, 5), R(5, 4)]),
+    "linear_2d_is_addmm": (lambda lib, x, w, b: lib.nn.functional.linear(x, w, b),
+                           [R(3, 5), R(4, 5), R(4)]),
     "mv": (lambda lib, a, v: a.mv(v), [R(3, 4), R(4)]),
     "mv_function": (lambda lib, a, v: lib.mv(a, v), [R(2, 3), R(3)]),
     "dot": (lambda lib, a, b: a.dot(b), [R(5), R(5)]),
@@ -169,3 +174,15 @@ def test_writing_an_einsum_operand_before_backward_raises():
         b.mul_(2.0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_linear_records_addmm_as_torch():
+    """The blitz prints a Linear's grad_fn and its first input's: AddmmBackward0 and the
+    bias's AccumulateGrad, as torch's."""
+    torch = pytest.importorskip("torch")
+    names = []
+    for lib in (tg, torch):
+        layer = lib.nn.Linear(5, 4)
+        out = layer(lib.ones(3, 5))
+        names.append((out.grad_fn.name(), type(out.grad_fn.next_functions[0][0]).__name__))
+    assert names[0] == names[1] == ("AddmmBackward0", "AccumulateGrad")

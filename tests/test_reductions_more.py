@@ -8,11 +8,10 @@ exactly against torch.
 """
 import math
 
-import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import (F32_ATOL, F32_RTOL, Case, P, R, arrays_for,
+from test_tensor_gradients import (F32_ATOL, F32_RTOL, Case, R, arrays_for,
                                    check_against_torch, check_finite_differences)
 from torch_reference import raises_like_torch, same_numbers_as_torch
 

@@ -151,10 +151,13 @@ def _same(ours, theirs):
     lambda lib: lib.logspace(0, 2, 3), lambda lib: lib.logspace(0, 2, 3, base=2),
     lambda lib: lib.logspace(-1, 1, 5, dtype=lib.float64), lambda lib: lib.logspace(0, 1, 0),
     lambda lib: lib.logspace(0, 3, 1),
-    lambda lib: lib.full((2, 3), 1.5), lambda lib: lib.full((2,), 7), lambda lib: lib.full([2], True),
-    lambda lib: lib.full((), 0.3, dtype=lib.float64), lambda lib: lib.full((2,), 2, dtype=lib.float32),
+    lambda lib: lib.full((2, 3), 1.5), lambda lib: lib.full((2,), 7),
+    lambda lib: lib.full([2], True),
+    lambda lib: lib.full((), 0.3, dtype=lib.float64),
+    lambda lib: lib.full((2,), 2, dtype=lib.float32),
     lambda lib: lib.full_like(lib.zeros(2, dtype=lib.int64), 2.7),
-    lambda lib: lib.full_like(lib.zeros(2, 2), 3), lambda lib: lib.full_like(lib.zeros(2), 1, dtype=lib.int64),
+    lambda lib: lib.full_like(lib.zeros(2, 2), 3),
+    lambda lib: lib.full_like(lib.zeros(2), 1, dtype=lib.int64),
     lambda lib: lib.empty(2, 3).zero_(), lambda lib: lib.empty((2, 3), dtype=lib.int64).zero_(),
     lambda lib: lib.empty_like(lib.zeros(2, dtype=lib.int64)).zero_(),
 ])
@@ -182,7 +185,8 @@ def test_randint_ranges_shapes_and_dtypes():
     assert x.min().item() == 0 and x.max().item() == 9
     y = tg.randint(-3, 3, (4, 250))
     assert y.shape == (4, 250) and y.min().item() == -3 and y.max().item() == 2
-    assert tg.randint(low=0, high=2, size=(3,)).shape == torch.randint(low=0, high=2, size=(3,)).shape
+    assert tg.randint(low=0, high=2, size=(3,)).shape == \
+        torch.randint(low=0, high=2, size=(3,)).shape
     assert tg.randint(5, (2,), dtype=tg.float32).dtype == tg.float32
 
 

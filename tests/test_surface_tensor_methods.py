@@ -156,8 +156,9 @@ def print_options():
     torch.set_printoptions(profile="default", sci_mode=None)
 
 
-@pytest.mark.parametrize("options", [dict(precision=2), dict(threshold=5), dict(edgeitems=1, threshold=10),
-                                     dict(linewidth=40), dict(sci_mode=True), dict(sci_mode=False),
+@pytest.mark.parametrize("options", [dict(precision=2), dict(threshold=5),
+                                     dict(edgeitems=1, threshold=10), dict(linewidth=40),
+                                     dict(sci_mode=True), dict(sci_mode=False),
                                      dict(profile="short"), dict(profile="full")])
 def test_set_printoptions_as_torchs(options, print_options):
     tg.set_printoptions(**options)

@@ -11,8 +11,7 @@ import numbers
 import numpy as np
 
 from tapegrad._tensor import (Device, Tensor, as_device, as_dtype, check_device,
-                              get_default_dtype, infer_array, new_tensor, int64,
-                              set_default_dtype)
+                              get_default_dtype, infer_array, new_tensor, int64)
 
 _generator = np.random.default_rng()
 

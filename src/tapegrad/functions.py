@@ -4,6 +4,7 @@ Each name is declared here (not generated into globals()), so IDEs, stubs and
 ``from tapegrad import exp`` see it. To add one, add a line to its group and to
 __all__.
 """
+import builtins
 import warnings
 
 import numpy as np
@@ -61,7 +62,8 @@ def _with_out(engine_function, name):
 
 def _check_out_autograd(name, arguments, out):
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    if _tensor.is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad
+    # (builtins.any: this module's own any is torch.any)
+    if _tensor.is_grad_enabled() and builtins.any(isinstance(t, Tensor) and t.requires_grad
                                          for t in (*arguments, *outs)):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
@@ -214,6 +216,7 @@ index_select = _function_of("index_select")
 index_add = _function_of("index_add")
 masked_fill = _function_of("masked_fill")
 bmm = _function_of("bmm")
+addmm = _function_of("addmm")
 mv = _function_of("mv")
 dot = _function_of("dot")
 matmul = _function_of("matmul")
@@ -235,6 +238,6 @@ __all__ = [
     # shapes, indexing and products (issue 12, shapes)
     "chunk", "split", "unbind", "narrow", "flip", "roll", "tril", "triu", "diag", "outer",
     "movedim", "moveaxis", "swapaxes", "swapdims", "gather", "scatter", "scatter_add",
-    "index_select", "index_add", "masked_fill", "bmm", "mv", "dot", "matmul", "einsum",
+    "index_select", "index_add", "masked_fill", "bmm", "addmm", "mv", "dot", "matmul", "einsum",
     "cat", "stack",
 ]

@@ -10,7 +10,7 @@ them it returns the DOT source as a string and warns how to install them.
 import shutil
 import warnings
 
-from tapegrad._tensor import Tensor
+from tapegrad._tensor import AccumulateGrad, Tensor
 from tapegrad.engine import Value
 
 MAX_NODES = 400
@@ -79,7 +79,7 @@ def _count_hidden(order, drawn):
 
 def _function_id(fn):
     # a leaf's AccumulateGrad is made anew at each look: name it by its tensor
-    if fn.name() == "AccumulateGrad":
+    if isinstance(fn, AccumulateGrad):
         return f"leaf{id(fn.variable)}"
     return f"f{id(fn)}"
 
@@ -105,7 +105,7 @@ def _tensor_graph(root, max_nodes):
         fn = queue[i]
         i += 1
         fid = _function_id(fn)
-        if fn.name() == "AccumulateGrad":
+        if isinstance(fn, AccumulateGrad):
             leaf = fn.variable
             nodes.append((fid, {"label": f"leaf {_shape(leaf)} {leaf.dtype}", "shape": "box",
                                 "style": "filled", "fillcolor": "lightblue"}))

@@ -2,23 +2,7 @@
 # silu, softplus, hardtanh, relu6): elementwise ops of one tensor, each an Op
 # whose vjp reads the input (or the result) and the parameters, as torch's
 # derivatives.yaml declares them. Their vjps may meet inf * 0 at +-inf (quiet:
-# torch gives NaN there without a warning).
-
-from libc.math cimport erf as _c_erf
-
-
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef object _erf_array(object x):
-    """erf elementwise, by the C library's erf (exact to the last bit or so)."""
-    values = np.array(x, dtype=float64, order='C', copy=True)
-    cdef double[::1] flat = values.reshape(-1)
-    cdef Py_ssize_t i, n = flat.shape[0]
-    with nogil:
-        for i in range(n):
-            flat[i] = _c_erf(flat[i])
-    return values.astype(x.dtype, copy=False)
-
+# torch gives NaN there without a warning). gelu's erf is elementwise.pxi's.
 
 cdef double _SQRT_HALF = 0.7071067811865476
 cdef double _INV_SQRT_2PI = 0.3989422804014327

@@ -30,8 +30,8 @@ REMAINDER = Op("RemainderBackward1", ("self", "other"), quiet=True,
 cdef object _atan2_grad(object grad, object numerator, object denominator, object sign):
     """d atan2(y, x): (x, -y) / (x*x + y*y), and 0 at the origin, as torch's."""
     squares = numerator * numerator + denominator * denominator
-    return np.where(squares == 0, 0, sign * grad * denominator / np.where(squares == 0, 1,
-                                                                           squares))
+    safe_squares = np.where(squares == 0, 1, squares)
+    return np.where(squares == 0, 0, sign * grad * denominator / safe_squares)
 
 
 ATAN2 = Op("Atan2Backward0", ("self", "other"), quiet=True,

@@ -112,7 +112,7 @@ cdef object _scatter_parts(str op, TensorBase a, object dim, object index, objec
 
 
 cdef tuple _scatter_result(TensorBase a, object dim, object index, object src, object value,
-                      bint add):
+                           bint add):
     """scatter's (or scatter_add's) result array, and its op, inputs and params."""
     if src is None and value is None:
         raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")

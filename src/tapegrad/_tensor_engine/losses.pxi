@@ -244,6 +244,13 @@ HUBER = Op("HuberLossBackward0", ("self", "target"), ("reduction", "delta"),
                grad, _huber_derivative(self - target, delta), reduction))
 
 
+MSE_LOSS = Op("MseLossBackward0", ("self", "target"), ("reduction",),
+              self=lambda grad, self, target, reduction: _pointwise_grad(
+                  grad, 2 * (self - target), reduction),
+              target=lambda grad, self, target, reduction: -_pointwise_grad(
+                  grad, 2 * (self - target), reduction))
+
+
 cdef tuple _loss_operands(object input, object target, str reduction):
     cdef TensorBase a = _as_tensor(input)
     cdef TensorBase b = _operand(target, a)
@@ -270,6 +277,14 @@ cdef object _reduce_pointwise(object losses, str reduction):
         return np.asarray(losses.sum())
     with np.errstate(invalid='ignore'):
         return np.asarray(losses.mean())
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction='mean'):
+    """The squared error (input - target)**2, reduced as reduction says: one node."""
+    a, b, x, y = _loss_operands(input, target, reduction)
+    d = x - y
+    out = _cast_array(np.asarray(_reduce_pointwise(d * d, reduction)), x.dtype)
+    return _record(MSE_LOSS, out, (a, b), (reduction,))
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):

@@ -175,6 +175,41 @@ def mm(input, mat2):
     return _record(MM_2D, _mm(x, y), (a, b))
 
 
+# beta * self + alpha * (mat1 @ mat2): what nn.Linear records for a batch of rows, as torch
+ADDMM = Op("AddmmBackward0", ("self", "mat1", "mat2"), ("beta", "alpha"),
+           self=lambda grad, beta: grad if beta == 1 else grad * beta,
+           mat1=lambda grad, mat2, alpha: _matmul_grad_self(grad if alpha == 1 else
+                                                            grad * alpha, mat2),
+           mat2=lambda grad, mat1, alpha: _matmul_grad_other(grad if alpha == 1 else
+                                                             grad * alpha, mat1))
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
+    cdef TensorBase a = _as_tensor(mat1)
+    cdef TensorBase b = _operand(mat2, a)
+    cdef TensorBase c = _operand(input, a)
+    x, y, z = a._data, b._data, c._data
+    if x.ndim != 2:
+        raise RuntimeError("mat1 must be a matrix, got %d-D tensor" % x.ndim)
+    if y.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix, got %d-D tensor" % y.ndim)
+    if x.shape[1] != y.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} "
+                           f"and {y.shape[0]}x{y.shape[1]})")
+    if not (x.dtype == y.dtype == z.dtype):
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_torch_dtype_name(x.dtype)} != {_torch_dtype_name(y.dtype)}")
+    product = _mm(x, y)
+    if z.ndim > 2 or np.broadcast_shapes(z.shape, product.shape) != product.shape:
+        raise RuntimeError(f"The expanded size of the tensor must match the existing size: "
+                           f"input {tuple(z.shape)} and the product {tuple(product.shape)}")
+    if alpha != 1:
+        product = product * alpha
+    out = product + (z if beta == 1 else z * beta)
+    return _record(ADDMM, _cast_array(np.asarray(out), x.dtype), (c, a, b), (beta, alpha))
+
+
 MV = Op("MvBackward0", ("self", "vec"),
         self=lambda grad, vec: grad[:, None] * vec,
         vec=lambda grad, self: self.T @ grad)
@@ -245,5 +280,6 @@ cdef object _matmul_error(object x, object y):
     for b in batch:
         count *= b
     inner = x.shape[-1]
+    rows = y.shape[-2] if y.ndim > 1 else y.shape[0]
     return RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                        f"[{count}, {inner}] but got: [{count}, {y.shape[-2] if y.ndim > 1 else y.shape[0]}].")
+                        f"[{count}, {inner}] but got: [{count}, {rows}].")

@@ -154,7 +154,7 @@ cdef class AccumulateGrad:
     cdef public object variable
 
     def name(self):
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"   # torch's name() of it
 
     @property
     def next_functions(self):

@@ -54,8 +54,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     if x.ndim == 0:
         return TopkResult(_record(TOPK, x.copy(), (a,), (None, (), 0)),
                           _wrap(np.zeros((), np.int64), None))
-    indices = np.take(_order(x, axis, largest), np.arange(k), axis=axis).astype(np.int64,
-                                                                             copy=False)
+    indices = np.take(_order(x, axis, largest), np.arange(k), axis=axis)
+    indices = indices.astype(np.int64, copy=False)
     values = np.take_along_axis(x, indices, axis=axis)
     return TopkResult(_record(TOPK, values, (a,), (indices, x.shape, axis)),
                       _wrap(indices, None))

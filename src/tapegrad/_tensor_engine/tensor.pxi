@@ -105,6 +105,10 @@ cdef class Tensor(TensorBase):
         """The product of two matrices (2-d only)."""
         return mm(self, mat2)
 
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        """beta * self + alpha * (mat1 @ mat2), as nn.Linear records it."""
+        return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
     # -- comparisons: bool tensors, no graph
 
     def __eq__(self, other):
@@ -602,6 +606,37 @@ cdef class Tensor(TensorBase):
     def copy_(self, src):
         """In place: writes src (broadcast, cast) into self; the gradient flows to src."""
         return _copy(self, src)
+
+    # --- the surface users meet first: formatting and DLPack (issue 12)
+
+    def __format__(self, format_spec):
+        """'{:.2f}'.format(t) formats a 0-d tensor's number, as torch; other tensors take
+        only the empty spec (their repr)."""
+        if self._data.ndim == 0:
+            return self.item().__format__(format_spec)
+        if format_spec:
+            raise TypeError("unsupported format string passed to Tensor.__format__")
+        return str(self)
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """Exports the storage without a copy (numpy's DLPack export), as torch does;
+        a tensor that requires grad is refused with torch's BufferError."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use "
+                              "tensor.detach()")
+        if stream is not None and stream != -1:
+            raise BufferError(f"stream {stream!r} given for a cpu tensor: only None is valid")
+        kwargs = {}
+        if max_version is not None:
+            kwargs["max_version"] = max_version
+        if dl_device is not None:
+            kwargs["dl_device"] = dl_device
+        if copy is not None:
+            kwargs["copy"] = copy
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
 
 
 cdef int _check_tensor_argument(str method, str name, object value) except -1:

@@ -331,7 +331,8 @@ cdef class TensorBase:
 
 
 cdef bint _is_device_like(object x):
-    return isinstance(x, (str, Device)) or isinstance(x, numbers.Integral) and not isinstance(x, bool)
+    return (isinstance(x, (str, Device)) or
+            isinstance(x, numbers.Integral) and not isinstance(x, bool))
 
 
 _TENSOR_TYPE_NAMES = {np.dtype(np.float64): "DoubleTensor", np.dtype(np.float32): "FloatTensor",

@@ -1,14 +1,14 @@
 """torch.nn.functional's forms of the layers and losses."""
 import numpy as np
 
-from tapegrad._tensor import Tensor, log_softmax, no_grad, softmax
+from tapegrad._tensor import Tensor, addmm, log_softmax, no_grad, softmax
 from tapegrad.creation import generator
 # --- nn layers (issue 12): convolution, pooling, activations and losses are ops of
 # the engine's table, one node each
 from tapegrad._tensor import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                               binary_cross_entropy_with_logits, conv1d, conv2d, cross_entropy,
                               elu, gelu, hardtanh, huber_loss, leaky_relu, max_pool1d,
-                              max_pool2d, nll_loss, relu6, silu, smooth_l1_loss, softplus)
+                              max_pool2d, mse_loss, nll_loss, relu6, silu, smooth_l1_loss, softplus)
 
 __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "dropout",
            "layer_norm", "embedding", "mse_loss", "l1_loss", "nll_loss", "binary_cross_entropy",
@@ -39,6 +39,8 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"linear: input has {input.shape[-1] if input.ndim else 0} features "
                            f"(shape {tuple(input.shape)}) but the layer expects "
                            f"{weight.shape[1]} (weight shape {tuple(weight.shape)})")
+    if bias is not None and input.ndim == 2:
+        return addmm(bias, input, weight.T)      # one AddmmBackward0 node, as torch's
     out = input @ weight.T
     return out + bias if bias is not None else out
 
@@ -101,20 +103,14 @@ def _same_shape(input, target, name):
                            f"{tuple(target.shape)} differ")
 
 
-def mse_loss(input, target, reduction="mean"):
-    """The squared error (input - target)**2, reduced as reduction says."""
-    _same_shape(input, target, "mse_loss")
-    difference = input - target
-    return _reduce(difference * difference, reduction)
-
-
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """The absolute error abs(input - target), reduced as reduction says."""
     _same_shape(input, target, "l1_loss")
     return _reduce((input - target).abs(), reduction)
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
     """-(t log p + (1 - t) log(1 - p)), with the logs clamped at -100 as torch."""
     _same_shape(input, target, "binary_cross_entropy")
     if float(input.detach().min().item() if input.numel() else 0) < 0 or \
@@ -122,7 +118,10 @@ def binary_cross_entropy(input, target, reduction="mean"):
         raise RuntimeError("all elements of input should be between 0 and 1")
     log_p = input.log().clamp(min=-100)
     log_1mp = (1 - input).log().clamp(min=-100)
-    return _reduce(-(target * log_p + (1 - target) * log_1mp), reduction)
+    losses = -(target * log_p + (1 - target) * log_1mp)
+    if weight is not None:          # a rescaling of each element's loss, broadcast
+        losses = losses * weight
+    return _reduce(losses, reduction)
 
 
 # --------------------------------------------------------- nn layers (issue 12)

@@ -179,7 +179,9 @@ class Identity(Module):
 # ------------------------------------------------------------------ losses
 
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    # torch's signature: size_average and reduce (deprecated there) come first, so
+    # MSELoss(None, None, "sum") means what it means in torch
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"{reduction} is not a valid value for reduction")
@@ -189,20 +191,20 @@ class _Loss(Module):
 class MSELoss(_Loss):
     """The mean (or sum) squared error."""
     def forward(self, input, target):
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """The mean (or sum) absolute error."""
     def forward(self, input, target):
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class _WeightedLoss(_Loss):
     """A loss with per-class weights, kept as a buffer as torch keeps them."""
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", weight)
 
 
@@ -222,7 +224,7 @@ class NLLLoss(_WeightedLoss):
 class BCELoss(_Loss):
     """The binary cross-entropy of probabilities against targets in [0, 1]."""
     def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, self.reduction)
+        return F.binary_cross_entropy(input, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -230,7 +232,7 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
                  pos_weight=None):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
 
@@ -257,7 +259,7 @@ class SmoothL1Loss(_Loss):
     """Squared error below beta, absolute error above it (torch's smooth L1)."""
 
     def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.beta = beta
 
     def forward(self, input, target):
@@ -268,7 +270,7 @@ class HuberLoss(_Loss):
     """Squared error below delta, delta-scaled absolute error above it."""
 
     def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input, target):
