@@ -39,8 +39,9 @@ def linear(input, weight, bias=None):
         raise RuntimeError(f"linear: input has {input.shape[-1] if input.ndim else 0} features "
                            f"(shape {tuple(input.shape)}) but the layer expects "
                            f"{weight.shape[1]} (weight shape {tuple(weight.shape)})")
-    if bias is not None and input.ndim == 2:
+    if bias is not None and input.ndim == 2 and input.dtype == weight.dtype == bias.dtype:
         return addmm(bias, input, weight.T)      # one AddmmBackward0 node, as torch's
+    # (mixed dtypes, which torch refuses, keep matmul's promotion here)
     out = input @ weight.T
     return out + bias if bias is not None else out
 
