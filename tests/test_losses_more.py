@@ -133,6 +133,23 @@ def test_all_targets_ignored_gives_nan_as_torch():
     assert np.isnan(expected.item()) and np.isnan(ours.item())
 
 
+@pytest.mark.parametrize("loss, options", [("cross_entropy", {}), ("nll_loss", {}),
+                                           ("cross_entropy", {"label_smoothing": 0.1})],
+                         ids=["cross_entropy", "nll_loss", "cross_entropy_smoothing"])
+def test_all_targets_ignored_gives_zero_gradients_as_torch(loss, options):
+    # a fully padded batch must not poison the parameters with NaN
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(1).standard_normal((2, 3))
+    grads = []
+    for lib in (tg, torch):
+        logits = lib.tensor(x, requires_grad=True)
+        scores = logits.log_softmax(1) if loss == "nll_loss" else logits
+        getattr(lib.nn.functional, loss)(scores, lib.tensor([-100, -100]), **options).backward()
+        grads.append(logits.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert not np.isnan(grads[0]).any()
+
+
 def test_loss_modules_match_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)

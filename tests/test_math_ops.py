@@ -393,3 +393,13 @@ def test_a_0d_result_of_arithmetic_with_a_number_can_be_written_in_place_like_to
         return [y, z, x.grad]
 
     same_numbers_as_torch(torch, scenario)
+
+
+@pytest.mark.parametrize("bounds", [dict(min=0.5, max=2.5), dict(min=0), dict(max=1),
+                                    dict(min=-1, max=2.0)], ids=str)
+def test_clamp_of_integers_with_a_float_bound_is_float_as_torch(bounds):
+    torch = pytest.importorskip("torch")
+    ours = tg.clamp(tg.tensor([3, -7, 1]), **bounds)
+    theirs = torch.clamp(torch.tensor([3, -7, 1]), **bounds)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -186,3 +186,13 @@ def test_linear_records_addmm_as_torch():
         out = layer(lib.ones(3, 5))
         names.append((out.grad_fn.name(), type(out.grad_fn.next_functions[0][0]).__name__))
     assert names[0] == names[1] == ("AddmmBackward0", "AccumulateGrad")
+
+
+def test_addmm_with_beta_zero_ignores_input_nan_included_as_torch():
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (tg, torch):
+        c = lib.tensor([[float("nan"), float("inf")]], dtype=lib.float64)
+        results.append(lib.addmm(c, lib.ones(1, 3, dtype=lib.float64),
+                                 lib.ones(3, 2, dtype=lib.float64), beta=0).numpy())
+    np.testing.assert_array_equal(results[0], results[1])

@@ -76,10 +76,18 @@ def clamp(input, min=None, max=None):
     lo = -np.inf if min is None else float(min)
     hi = np.inf if max is None else float(max)
     x = a._data
+    if x.dtype.kind != 'f' and (_is_float_bound(min) or _is_float_bound(max)):
+        x = x.astype(_default_dtype)      # a float bound makes the result float, as torch
     # min(max(x, lo), hi), as torch: hi wins when lo > hi, and a NaN bound gives NaN
     out = np.minimum(np.maximum(x, lo), hi) if x.dtype.kind == 'f' else \
         np.minimum(np.maximum(x, lo), hi).astype(x.dtype)
     return _record(CLAMP, _cast_array(out, x.dtype), (a,), (lo, hi))
+
+
+cdef bint _is_float_bound(object bound):
+    if isinstance(bound, TensorBase):
+        return (<TensorBase>bound)._data.dtype.kind == 'f'
+    return isinstance(bound, (float, np.floating))
 
 
 CLONE = Op("CloneBackward0", ("self",), self=lambda grad: grad)

@@ -75,8 +75,11 @@ cdef object _row_scale(object grad, str reduction, object denominator, Py_ssize_
     if reduction == 'none':
         return g.reshape(rows, 1)
     if reduction == 'mean':
-        with np.errstate(invalid='ignore', divide='ignore'):
-            return g / denominator
+        if denominator == 0:
+            # every row ignored: the loss is NaN (0/0) but no row has a gradient, as
+            # torch's (0 * g/0 would make every logit's gradient NaN)
+            return np.zeros_like(g)
+        return g / denominator
     return g
 
 

@@ -206,7 +206,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
                            f"input {tuple(z.shape)} and the product {tuple(product.shape)}")
     if alpha != 1:
         product = product * alpha
-    out = product + (z if beta == 1 else z * beta)
+    # beta == 0 ignores input, NaN and inf included, as torch
+    out = product if beta == 0 else product + (z if beta == 1 else z * beta)
     return _record(ADDMM, _cast_array(np.asarray(out), x.dtype), (c, a, b), (beta, alpha))
 
 
