@@ -101,6 +101,19 @@ def test_dropout2d_zeroes_whole_channels_and_scales():
     assert repr(layer) == repr(torch.nn.Dropout2d(0.5))
 
 
+def test_dropout2d_of_3d_input_drops_rows_of_n_c_l_with_torchs_warning():
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(2)
+    with pytest.warns(UserWarning, match="interpreted as shape \\(N, C, L\\)") as ours:
+        out = tg.nn.functional.dropout2d(tg.ones(6, 5, 7), 0.5).numpy()
+    with pytest.warns(UserWarning) as theirs:
+        torch.nn.functional.dropout2d(torch.ones(6, 5, 7), 0.5)
+    assert str(ours[0].message) == str(theirs[0].message)
+    rows = out.reshape(30, 7)                 # one draw per (n, c): whole rows of L
+    assert np.all((rows == 0).all(-1) | (rows == 2.0).all(-1))
+    assert 0 < (rows == 2.0).all(-1).sum() < 30
+
+
 def test_dropout2d_gradient_is_the_mask():
     tg.manual_seed(1)
     x = tg.ones(2, 4, 2, 2, requires_grad=True)

@@ -164,17 +164,27 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Zeroes whole channels: one draw per (sample, channel) of (N, C, H, W) or (C, H, W)."""
+    """Zeroes whole channels: one draw per (sample, channel) of (N, C, H, W), or of (N, C, L)
+    for a 3-D input, as torch 2.13 reads it (with its warning)."""
     if not 0 <= p <= 1:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (3, 4):
         raise RuntimeError(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is "
                            "not supported: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input")
+    if input.ndim == 3:
+        # torch 2.13 reads a 3-D input as (N, C, L) and says so
+        import warnings
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape "
+                      "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch "
+                      "to using dropout1d instead.", UserWarning, stacklevel=2)
     if not training or p == 0:
         return input
     if p == 1:
         return input * 0.0
-    channels = tuple(input.shape[:-2]) + (1, 1)
+    channels = tuple(input.shape[:2]) + (1,) * (input.ndim - 2)
     keep = generator().random(channels) >= p
     return input * Tensor(keep.astype(input.dtype) / (1 - p), dtype=input.dtype)
 
