@@ -1,5 +1,5 @@
 """Making tensors, with torch's names: tensor, zeros, ones, full, empty, eye, arange,
-linspace, logspace, rand, randn, randint, randperm, normal, the *_like forms,
+linspace, logspace, rand, randn, randint, randperm, normal, the ``*_like`` forms,
 from_numpy, manual_seed, and the default dtype and device.
 
 Float tensors are made in the default dtype (set_default_dtype). Random draws come
