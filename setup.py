@@ -1,7 +1,9 @@
 """Declares the native extensions; all metadata is in pyproject.toml."""
 import glob
+import hashlib
 import os
 
+import Cython
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -35,14 +37,57 @@ extensions = [
     ),
 ]
 
-setup(
-    ext_modules=cythonize(
-        extensions,
-        # embedsignature: help() and inspect show each method's Python signature
-        compiler_directives={"language_level": "3", "embedsignature": True,
-                             "embedsignature.format": "python"},
-        annotate=os.environ.get("TAPEGRAD_ANNOTATE") == "1",
-        # the .pxi of _tensor_engine/ cimport tapegrad's .pxd files by package path
-        include_path=["src"],
-    ),
-)
+# embedsignature: help() and inspect show each method's Python signature
+compiler_directives = {"language_level": "3", "embedsignature": True,
+                       "embedsignature.format": "python"}
+annotate = os.environ.get("TAPEGRAD_ANNOTATE") == "1"
+
+
+def cython_inputs_fingerprint():
+    """A hash of what the build depends on beyond the sources' timestamps: our
+    .pyx/.pxd/.pxi, Cython's version and directives, and the C flags (so switching
+    TAPEGRAD_DEBUG or CFLAGS regenerates the .c, which makes the compiler run again)."""
+    flavour = (Cython.__version__, sorted(compiler_directives.items()), debug,
+               os.environ.get("CFLAGS", ""))
+    digest = hashlib.sha256(repr(flavour).encode())
+    for path in sorted(glob.glob("src/tapegrad/**/*.px[dix]", recursive=True)):
+        with open(path, "rb") as source:
+            digest.update(path.encode() + b"\0" + source.read())
+    return digest.hexdigest()
+
+
+def cythonize_changed(extensions):
+    """Cythonize only the extensions whose inputs changed since their .c was made.
+
+    pip builds each install in a fresh isolated environment, whose Cython headers are
+    newer than our .c, so Cython's own timestamp test regenerates every .c, and the C
+    compiler then rebuilds what build/ already holds. Comparing content instead lets a
+    second install of the same tree (the README's test command after its demo command)
+    reuse the first one's build.
+    """
+    fingerprint = cython_inputs_fingerprint()
+    stamp_dir = os.path.join("build", "cython-inputs")
+    reused, stale = [], []
+    for ext in extensions:
+        generated = ext.sources[0][: -len(".pyx")] + ".c"
+        stamp = os.path.join(stamp_dir, ext.name)
+        if not annotate and os.path.exists(generated) and os.path.exists(stamp):
+            with open(stamp) as recorded:
+                if recorded.read() == fingerprint:
+                    ext.sources[0] = generated
+                    reused.append(ext)
+                    continue
+        stale.append(ext)
+    if not stale:
+        return reused
+    built = cythonize(stale, compiler_directives=compiler_directives, annotate=annotate,
+                      # the .pxi of _tensor_engine/ cimport tapegrad's .pxd files by package path
+                      include_path=["src"], force=True)
+    os.makedirs(stamp_dir, exist_ok=True)
+    for ext in stale:
+        with open(os.path.join(stamp_dir, ext.name), "w") as stamp:
+            stamp.write(fingerprint)
+    return reused + built
+
+
+setup(ext_modules=cythonize_changed(extensions))
