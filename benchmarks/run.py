@@ -6,7 +6,7 @@
 
 Writes DIR/results.md (environment, a summary table, one section per workload)
 and DIR/results.png (log-scale bars); DIR defaults to benchmarks/results/.
---quick runs in a few minutes on 2 cores, the full run in under twenty.
+--quick runs in under two minutes on 2 cores, the full run in under fifteen.
 
 Workloads (systems interleaved in one run, warm-up first, medians of several
 repetitions; ratios are baseline time / system time, so above 1 is faster than
@@ -114,7 +114,7 @@ SECTIONS = [("1. scalar demo step", scalar_demo),
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Runs every tapegrad benchmark and writes results.md and results.png.")
-    parser.add_argument("--quick", action="store_true", help="a shorter run (a few minutes)")
+    parser.add_argument("--quick", action="store_true", help="a shorter run (under two minutes)")
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT, metavar="DIR",
                         help=f"where results.md and results.png go (default {DEFAULT_OUTPUT})")
     parser.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tests: tiny
