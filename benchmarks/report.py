@@ -368,7 +368,8 @@ def compile_section(results, cfg):
            f"eager and tapegrad compiled are interleaved, {cfg.compile_rounds} rounds (micrograd "
            f"1 step a round, eager 3, compiled {cfg.compile_steps}). The digits classifier in "
            "Values: load_digits, MLP(64, [32, 10]), softmax cross-entropy, minibatches of "
-           f"{cfg.digits[1]} input Values set before each step; eager and compiled interleaved. "
+           f"{cfg.digits[1]} rows of input Values set before each step; eager and compiled "
+           "interleaved. "
            "Replay: the replay alone (forward values and local derivatives written into the "
            "tape), per recorded op.\n"]
     base = ms(results.median("compile moons", "micrograd"))
