@@ -22,20 +22,15 @@ Output is markdown on stdout. micrograd is optional: without it its column is em
 import argparse
 import gc
 import random
-import statistics
 import time
 
+import harness
 import numpy as np
+from harness import MMLP, MValue, Timing
 
 import tapegrad
 from tapegrad import Value as TValue
 from tapegrad.nn import MLP as TMLP
-
-try:
-    from micrograd.engine import Value as MValue
-    from micrograd.nn import MLP as MMLP
-except ImportError:
-    MValue = MMLP = None
 
 
 def moons_data():
@@ -86,7 +81,8 @@ def moons(rounds, compiled_steps):
         random.seed(1337)
         micro_model = MMLP(2, [16, 16, 1])
     times = {"micrograd": [], "eager": [], "compiled": [], "compiled, fused SGD": []}
-    for _ in range(3):      # warm up, and make the recordings
+    for _ in range(3):      # warm up, and make the recordings (micrograd's steps are too slow
+        # to warm up: its first step is timed, as in a user's run)
         user_step(lambda: step(X, y), compiled_model)
         fused(X, y)
     for _ in range(rounds):
@@ -102,19 +98,22 @@ def moons(rounds, compiled_steps):
             start = time.perf_counter()
             fused(X, y)       # the whole step: forward, zero_grad, backward, update
             times["compiled, fused SGD"].append(time.perf_counter() - start)
-    recording = step._entries[0].recording
-    return {name: statistics.median(t) if t else None for name, t in times.items()}, \
-        replay_ns_per_op(recording), step
+    timings = [Timing("compile moons", name if name == "micrograd" else "tapegrad " + name, t)
+               for name, t in times.items() if t]
+    replay = replay_timing("moons", step._entries[0].recording)
+    return timings + [replay], {"recordings": step.recordings, "replays": step.replays}
 
 
-def replay_ns_per_op(recording, repeats=200):
+def replay_timing(program, recording, repeats=200):
+    """The replay alone, 5 samples of `repeats` replays: seconds per replay, units = the
+    recorded ops."""
     samples = []
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(repeats):
             recording.replay()
         samples.append((time.perf_counter() - start) / repeats)
-    return statistics.median(samples) / recording.nops * 1e9, recording.nops
+    return Timing(f"compile replay {program}", "tapegrad", samples, units=recording.nops)
 
 
 def digits(batches, batch_size, steps):
@@ -163,10 +162,12 @@ def digits(batches, batch_size, steps):
                                         eager_model))
         for _ in range(steps):
             times["compiled"].append(user_step(lambda: step(rows, onehots), compiled_model))
-    loss_check = (step(rows, onehots).data, loss_fn(compiled_model, rows, onehots).data)
-    recording = step._entries[0].recording
-    return ({name: statistics.median(t) for name, t in times.items()},
-            replay_ns_per_op(recording, repeats=20), step, loss_check)
+    compiled_loss = step(rows, onehots).data
+    loss_equal = compiled_loss == loss_fn(compiled_model, rows, onehots).data
+    timings = [Timing("compile digits", "tapegrad " + name, t) for name, t in times.items()]
+    replay = replay_timing("digits", step._entries[0].recording, repeats=20)
+    return timings + [replay], {"recordings": step.recordings, "replays": step.replays,
+                                "loss_equal": loss_equal}
 
 
 def ms(seconds):
@@ -177,33 +178,40 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (about 20 s)")
     args = parser.parse_args()
-    rounds, compiled_steps = (3, 10) if args.quick else (7, 30)
+    cfg = harness.QUICK if args.quick else harness.FULL
     print("# tapegrad.compile benchmark\n")
     print(f"GC {'on' if gc.isenabled() else 'off'}; medians; "
           f"micrograd {'installed' if MMLP else 'not installed'}\n")
-    moons_times, (moons_ns, moons_ops), step = moons(rounds, compiled_steps)
-    micro = moons_times["micrograd"]
+    results = harness.Results()
+    timings, facts = moons(cfg.compile_rounds, cfg.compile_steps)
+    results.timings += timings
+    micro = results.median("compile moons", "micrograd")
     print("| moons step (whole user step) | ms/step | x micrograd |")
     print("|---|---|---|")
-    for name in ("micrograd", "eager", "compiled", "compiled, fused SGD"):
-        t = moons_times[name]
+    for name in ("micrograd", "tapegrad eager", "tapegrad compiled",
+                 "tapegrad compiled, fused SGD"):
+        t = results.median("compile moons", name)
         ratio = f"{micro / t:,.0f}x" if micro and t else ""
-        print(f"| {name if name == 'micrograd' else 'tapegrad ' + name} | {ms(t)} | {ratio} |")
-    print(f"\nmoons recording: {moons_ops:,} operations; replay {moons_ns:.2f} ns/op; "
-          f"{step.recordings} recordings, {step.replays} replays\n")
-    result = digits(*((2, 3, 5) if args.quick else (5, 32, 10)))
-    if result is None:
+        print(f"| {name} | {ms(t)} | {ratio} |")
+    replay = results.timing("compile replay moons", "tapegrad")
+    print(f"\nmoons recording: {replay.units:,} operations; replay {replay.per_unit * 1e9:.2f} "
+          f"ns/op; {facts['recordings']} recordings, {facts['replays']} replays\n")
+    found = digits(*cfg.digits)
+    if found is None:
         print("digits: skipped (scikit-learn is not installed)")
         return
-    digit_times, (digits_ns, digits_ops), step, check = result
+    timings, facts = found
+    results.timings += timings
+    eager, compiled = (results.median("compile digits", "tapegrad " + name)
+                       for name in ("eager", "compiled"))
     print("| digits MLP(64, [32, 10]), softmax cross-entropy | ms/step | x eager |")
     print("|---|---|---|")
-    print(f"| tapegrad eager | {ms(digit_times['eager'])} | 1x |")
-    print(f"| tapegrad compiled | {ms(digit_times['compiled'])} | "
-          f"{digit_times['eager'] / digit_times['compiled']:,.1f}x |")
-    print(f"\ndigits recording: {digits_ops:,} operations; replay {digits_ns:.2f} ns/op; "
-          f"{step.recordings} recordings, {step.replays} replays; compiled loss == eager loss: "
-          f"{check[0] == check[1]}")
+    print(f"| tapegrad eager | {ms(eager)} | 1x |")
+    print(f"| tapegrad compiled | {ms(compiled)} | {eager / compiled:,.1f}x |")
+    replay = results.timing("compile replay digits", "tapegrad")
+    print(f"\ndigits recording: {replay.units:,} operations; replay "
+          f"{replay.per_unit * 1e9:.2f} ns/op; {facts['recordings']} recordings, "
+          f"{facts['replays']} replays; compiled loss == eager loss: {facts['loss_equal']}")
 
 
 if __name__ == "__main__":

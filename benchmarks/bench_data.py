@@ -14,10 +14,10 @@ Run from the repository root: PYTHONPATH=src python benchmarks/bench_data.py [--
 """
 import argparse
 import platform
-import statistics
 import time
 
 import numpy as np
+from harness import Timing
 
 
 def make_loader(lib, X, y, shuffle, per_sample):
@@ -43,6 +43,19 @@ def one_pass(loader):
     for X, y in loader:
         batches += 1
     return time.perf_counter() - start, batches
+
+
+def loading(workload, loaders, repeats):
+    """Full passes of each loader, interleaved, after a warm-up pass: a harness.Timing per
+    system, samples = seconds per pass, units = batches a pass."""
+    times, batches = {name: [] for name in loaders}, {}
+    for loader in loaders.values():
+        one_pass(loader)                                     # warm-up
+    for _ in range(repeats):
+        for name, loader in loaders.items():                 # interleaved
+            seconds, batches[name] = one_pass(loader)
+            times[name].append(seconds)
+    return [Timing(workload, name, t, units=batches[name]) for name, t in times.items()]
 
 
 def main():
@@ -73,15 +86,9 @@ def main():
     for per_sample, shuffle in ((False, False), (False, True), (True, True)):
         loaders = {name: make_loader(lib, X, y, shuffle, per_sample)
                    for name, lib in systems.items()}
-        times = {name: [] for name in systems}
-        for loader in loaders.values():
-            one_pass(loader)                                     # warm-up
-        for _ in range(repeats):
-            for name, loader in loaders.items():                 # interleaved
-                seconds, batches = one_pass(loader)
-                times[name].append(seconds / batches * 1e6)
-        medians = {name: statistics.median(t) for name, t in times.items()}
         kind = "Dataset subclass" if per_sample else "TensorDataset"
+        timings = loading(f"{kind}, shuffle {'on' if shuffle else 'off'}", loaders, repeats)
+        medians = {t.system: t.per_unit * 1e6 for t in timings}
         row = f"| {kind}, {'on' if shuffle else 'off'} | " + " | ".join(
             f"{medians[name]:.1f}" for name in systems)
         if "torch" in systems:

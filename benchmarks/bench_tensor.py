@@ -17,10 +17,10 @@ root: PYTHONPATH=src python benchmarks/bench_tensor.py [--quick]
 """
 import argparse
 import platform
-import statistics
 import time
 
 import numpy as np
+from harness import Timing
 
 SYSTEMS = ["tapegrad", "torch", "autograd"]
 
@@ -174,13 +174,15 @@ def available():
 
 
 def run_task(task, found, repeats, warmup):
+    """One task's step on every system in `found`, interleaved: a harness.Timing per system
+    (workload "tensor <task>", samples = seconds per step), and each first-step loss."""
     rng = np.random.default_rng(0)
     if task.startswith("lenet"):
         params = lenet_params(rng)
         batch = int(task[len("lenet"):])
         steps = {name: make_step_lenet(lib, batch, params) for name, lib in found.items()
                  if name != "autograd"}
-        return time_steps(steps, repeats, warmup)
+        return time_steps(task, steps, repeats, warmup)
     if task == "moons":
         X, y = moons_data()
         params = init_params(rng, [2, 16, 16, 1])
@@ -193,14 +195,13 @@ def run_task(task, found, repeats, warmup):
     for name, lib in found.items():
         if name == "autograd":
             if task != "mlp_ce":
-                kind = "mlp" if task == "mlp_ce" else task
-                steps[name] = make_step_autograd(X, y, params, kind, lr)
+                steps[name] = make_step_autograd(X, y, params, task, lr)
         else:
             steps[name] = make_step_tensor(lib, X, y, params, task, lr)
-    return time_steps(steps, repeats, warmup)
+    return time_steps(task, steps, repeats, warmup)
 
 
-def time_steps(steps, repeats, warmup):
+def time_steps(task, steps, repeats, warmup):
     first_losses = {name: step() for name, step in steps.items()}
     for _ in range(warmup):
         for step in steps.values():
@@ -211,7 +212,7 @@ def time_steps(steps, repeats, warmup):
             start = time.perf_counter()
             step()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(ts) * 1e3 for name, ts in times.items()}, first_losses
+    return [Timing(f"tensor {task}", name, ts) for name, ts in times.items()], first_losses
 
 
 def main():
@@ -243,7 +244,8 @@ def main():
                         ("mlp_ce", "MLP 784-256-10, batch 128, F.cross_entropy"),
                         ("lenet4", "LeNet step, 32x32, batch 4"),
                         ("lenet64", "LeNet step, 32x32, batch 64")):
-        medians, losses = run_task(task, found, repeats, warmup)
+        timings, losses = run_task(task, found, repeats, warmup)
+        medians = {t.system: t.median * 1e3 for t in timings}
         for name in SYSTEMS:
             if name not in medians:
                 continue
