@@ -52,20 +52,41 @@ class _BatchNorm(Module):
                             use_batch, factor, self.eps)
 
     def extra_repr(self):
+        """The options shown inside the module's repr, as torch shows them."""
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.use_bias}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
+    """BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True, *, bias=True): batch normalization per channel of (N, C)
+    or (N, C, L) input.
+
+    In training it normalizes by the batch's mean and biased variance and moves the
+    running statistics (by ``momentum``, or by a cumulative average where momentum is
+    None; the running variance is the unbiased one); in eval it uses the running
+    statistics. ``affine`` adds a learnt per-channel weight and (with ``bias``) bias.
+    """
+
     _expected = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
+    """BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True, *, bias=True): BatchNorm1d's normalization per channel of
+    (N, C, H, W) input."""
+
     _expected = (4,)
 
 
 class Dropout2d(Module):
+    """Dropout2d(p=0.5, inplace=False): in training, zero whole channels of (N, C, H, W)
+    input with probability p and scale the rest by 1 / (1 - p); in eval, the identity.
+
+    ``inplace`` is kept for torch's signature and repr; the output is a new tensor.
+    """
+
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p <= 1:
@@ -73,7 +94,9 @@ class Dropout2d(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
+        """Drop channels in training; pass the input through in eval."""
         return F.dropout2d(input, self.p, self.training)
 
     def extra_repr(self):
+        """The options shown inside the module's repr, as torch shows them."""
         return f"p={self.p}, inplace={self.inplace}"
