@@ -77,7 +77,7 @@ class _IndexedModules(Module):
 
 
 class Sequential(_IndexedModules):
-    """Sequential(*modules) or Sequential(OrderedDict of name: module): the modules run
+    """``Sequential(*modules)`` or ``Sequential(OrderedDict(name=module, ...))``: the modules run
     one after another, each on the previous one's output. Without names they are
     registered as '0', '1', ...; a slice is a new Sequential of the same modules."""
 

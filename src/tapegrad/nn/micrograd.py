@@ -33,7 +33,7 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """Layer(nin, nout, **kwargs), micrograd's: nout Neurons (kwargs passed to each) over
+    """``Layer(nin, nout, **kwargs)``, micrograd's: nout Neurons (kwargs passed to each) over
     the same nin inputs; called, the list of their outputs, or the one output where
     nout is 1."""
 

@@ -39,6 +39,8 @@ class _BatchNorm(Module):
             raise ValueError(f"expected {shapes} input (got {input.ndim}D input)")
 
     def forward(self, input):
+        """Normalize input by the batch's statistics in training (moving the running
+        ones), by the running ones in eval; ValueError for input of the wrong rank."""
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -59,8 +61,8 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
-    track_running_stats=True, *, bias=True): batch normalization per channel of (N, C)
+    """``BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True, *, bias=True)``: batch normalization per channel of (N, C)
     or (N, C, L) input.
 
     In training it normalizes by the batch's mean and biased variance and moves the
@@ -73,8 +75,8 @@ class BatchNorm1d(_BatchNorm):
 
 
 class BatchNorm2d(_BatchNorm):
-    """BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
-    track_running_stats=True, *, bias=True): BatchNorm1d's normalization per channel of
+    """``BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True, *, bias=True)``: BatchNorm1d's normalization per channel of
     (N, C, H, W) input."""
 
     _expected = (4,)

@@ -7,8 +7,8 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
-    """Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-    eps=1e-10, *, maximize=False): torch.optim.Adagrad, steps divided by the root of each
+    """``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+    eps=1e-10, *, maximize=False)``: torch.optim.Adagrad, steps divided by the root of each
     coordinate's sum of squared gradients (starting at initial_accumulator_value), plus
     eps; the rate is lr / (1 + (step - 1) * lr_decay)."""
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
