@@ -15,6 +15,8 @@ from tapegrad import Value
 from tapegrad.nn import MLP
 from tapegrad.viz import draw_dot
 
+from lecture_mlp import lecture_mlp
+
 
 def svm_loss(model, X, y):
     """micrograd's moons loss: numbers in, Values made inside (constants)."""
@@ -106,49 +108,8 @@ def test_minibatches_passed_as_numbers_record_again_and_stay_right():
     assert fn.recordings == 20      # three batches, two recordings kept: never the same one
 
 
-class Neuron:
-    """The lecture's own classes, over Value, with tanh."""
-
-    def __init__(self, nin):
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(random.uniform(-1, 1))
-
-    def __call__(self, x):
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return act.tanh()
-
-    def parameters(self):
-        return self.w + [self.b]
-
-
-class Layer:
-    def __init__(self, nin, nout):
-        self.neurons = [Neuron(nin) for _ in range(nout)]
-
-    def __call__(self, x):
-        outs = [n(x) for n in self.neurons]
-        return outs[0] if len(outs) == 1 else outs
-
-    def parameters(self):
-        return [p for neuron in self.neurons for p in neuron.parameters()]
-
-
-class LectureMLP:
-    def __init__(self, nin, nouts):
-        sizes = [nin] + nouts
-        self.layers = [Layer(sizes[i], sizes[i + 1]) for i in range(len(nouts))]
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def zero_grad(self):
-        for p in self.parameters():
-            p.grad = 0.0
+# the lecture's own classes, over Value, with tanh
+LectureMLP = lecture_mlp()
 
 
 def test_the_lecture_mlp_with_ints_and_floats_mixed():

@@ -6,8 +6,7 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.nn.functional as TF
-from test_tensor_gradients import (R, arrays_for, check_against_torch,
-                                   check_finite_differences)
+from conftest import R, check_against_torch, op_case_tests, op_cases
 
 # torch warns that its 'same' padding of an even kernel copies the input; ours always pads
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
@@ -65,25 +64,15 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case_id", sorted(CASES))
-def test_against_torch(case_id):
-    fn, specs = CASES[case_id]
-    check_against_torch(fn, arrays_for(case_id, specs), case_id)
+# every case two ways: against finite differences, and against torch in float64
+test_gradient_matches_finite_differences, test_value_and_gradient_match_torch_float64 = \
+    op_case_tests(CASES)
 
 
-@pytest.mark.parametrize("case_id", sorted(CASES))
-def test_finite_differences(case_id):
-    fn, specs = CASES[case_id]
-    check_finite_differences(fn, arrays_for(case_id, specs), case_id)
-
-
-@pytest.mark.parametrize("case_id", ["conv2d", "max_pool2d", "avg_pool2d",
-                                     "adaptive_avg_pool2d_uneven"])
-def test_float32_and_non_contiguous_against_torch(case_id):
-    fn, specs = CASES[case_id]
-    arrays = arrays_for(case_id, specs)
-    check_against_torch(fn, arrays, case_id, dtype="float32", rtol=1e-5, atol=1e-5)
-    check_against_torch(fn, arrays, case_id, layout="transposed")
+@op_cases(CASES, ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d_uneven"])
+def test_float32_and_non_contiguous_against_torch(case):
+    check_against_torch(*case, dtype="float32", rtol=1e-5, atol=1e-5)
+    check_against_torch(*case, layout="transposed")
 
 
 def test_grad_fn_names_as_torch():

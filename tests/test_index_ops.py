@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import (P, R, arrays_for, check_against_torch,
-                                   check_finite_differences, leaf, sample)
+from conftest import P, R, check_against_torch, leaf, op_case_tests, op_cases, sample
 
 IDX_2x3 = [[0, 2, 1], [2, 2, 0]]            # repeated entries: gradients add up
 MASK = [[True, False, True, False], [False, False, True, True], [True, True, False, False]]
@@ -66,24 +65,16 @@ INDEX_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(INDEX_CASES))
-def test_gradient_matches_finite_differences(name):
-    fn, inputs = INDEX_CASES[name]
-    check_finite_differences(fn, arrays_for(name, inputs), name)
-
-
-@pytest.mark.parametrize("name", sorted(INDEX_CASES))
-def test_value_and_gradient_match_torch_float64(name):
-    fn, inputs = INDEX_CASES[name]
-    check_against_torch(fn, arrays_for(name, inputs), name)
+# every case two ways: against finite differences, and against torch in float64
+test_gradient_matches_finite_differences, test_value_and_gradient_match_torch_float64 = \
+    op_case_tests(INDEX_CASES)
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided"])
-@pytest.mark.parametrize("name", ["gather_dim1", "scatter_src", "scatter_add", "index_select",
-                                  "index_add", "masked_fill"])
-def test_non_contiguous_inputs_match_torch(name, layout):
-    fn, inputs = INDEX_CASES[name]
-    check_against_torch(fn, arrays_for(name, inputs), name, layout)
+@op_cases(INDEX_CASES, ["gather_dim1", "scatter_src", "scatter_add", "index_select",
+                        "index_add", "masked_fill"])
+def test_non_contiguous_inputs_match_torch(case, layout):
+    check_against_torch(*case, layout)
 
 
 GRAD_FN_NAMES = {

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import (P, R, arrays_for, check_against_torch,
-                                   check_finite_differences)
+from conftest import P, R, arrays_for, check_against_torch, op_case_tests, op_cases
 
 TARGET = [0, 4, 2, 4]
 TARGET_2D = [[0, 3, 1], [2, 2, 4]]
@@ -86,24 +85,15 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case_id", sorted(CASES))
-def test_against_torch(case_id):
-    fn, specs = CASES[case_id]
-    check_against_torch(fn, arrays_for(case_id, specs), case_id)
+# every case two ways: against finite differences, and against torch in float64
+test_gradient_matches_finite_differences, test_value_and_gradient_match_torch_float64 = \
+    op_case_tests(CASES)
 
 
-@pytest.mark.parametrize("case_id", sorted(CASES))
-def test_finite_differences(case_id):
-    fn, specs = CASES[case_id]
-    check_finite_differences(fn, arrays_for(case_id, specs), case_id)
-
-
-@pytest.mark.parametrize("case_id", ["ce", "ce_smoothing", "ce_probs", "ce_2d_positions",
-                                     "nll", "smooth_l1", "huber", "bce_logits"])
-def test_float32_against_torch(case_id):
-    fn, specs = CASES[case_id]
-    check_against_torch(fn, arrays_for(case_id, specs), case_id, dtype="float32", rtol=1e-5,
-                        atol=1e-6)
+@op_cases(CASES, ["ce", "ce_smoothing", "ce_probs", "ce_2d_positions", "nll", "smooth_l1",
+                  "huber", "bce_logits"])
+def test_float32_against_torch(case):
+    check_against_torch(*case, dtype="float32", rtol=1e-5, atol=1e-6)
 
 
 # pad records the indexing it is made of (CopySlices, IndexBackward0), and beta=0 is

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import (F32_ATOL, F32_RTOL, Case, Input, arrays_for,
-                                   check_against_torch, check_finite_differences, shape_id)
+from conftest import (F32_ATOL, F32_RTOL, Case, Input, check_against_torch,
+                      check_finite_differences, op_case_tests, op_cases, shape_id)
 from torch_reference import raises_like_torch, same_numbers_as_torch
 
 # asin, acos: inputs in [-0.8, 0.8] (the "real" ones scaled), off the domain's edges
@@ -113,38 +113,25 @@ def build_cases():
 CASES = build_cases()
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_gradient_matches_finite_differences(name):
-    case = CASES[name]
-    check_finite_differences(case.fn, arrays_for(name, case.inputs), name)
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_value_and_gradient_match_torch_float64(name):
-    case = CASES[name]
-    check_against_torch(case.fn, arrays_for(name, case.inputs), name)
+# every case two ways: against finite differences, and against torch in float64
+test_gradient_matches_finite_differences, test_value_and_gradient_match_torch_float64 = \
+    op_case_tests(CASES)
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided"])
-@pytest.mark.parametrize("name", ["unary/sin/3x4", "unary/erf/2x3x4", "unary/round/3x4",
-                                  "unary/log2/3x4", "unary/sin_/3x4",
-                                  "binary/maximum/3x4-3x4", "binary/fmod/3x4-3x4",
-                                  "binary/atan2/3x4-3x4"])
-def test_non_contiguous_inputs_match_torch(name, layout):
-    case = CASES[name]
-    arrays = arrays_for(name, case.inputs)
-    check_against_torch(case.fn, arrays, name, layout=layout)
-    check_finite_differences(case.fn, arrays, name, layout=layout)
+@op_cases(CASES, ["unary/sin/3x4", "unary/erf/2x3x4", "unary/round/3x4", "unary/log2/3x4",
+                  "unary/sin_/3x4", "binary/maximum/3x4-3x4", "binary/fmod/3x4-3x4",
+                  "binary/atan2/3x4-3x4"])
+def test_non_contiguous_inputs_match_torch(case, layout):
+    check_against_torch(*case, layout=layout)
+    check_finite_differences(*case, layout=layout)
 
 
-@pytest.mark.parametrize("name", ["unary/sin/3x4", "unary/tan/3x4", "unary/erf/3x4",
-                                  "unary/rsqrt/3x4", "unary/exp2/3x4", "unary/frac/3x4",
-                                  "binary/maximum/3x1-1x4", "binary/remainder/3x4-3x4",
-                                  "binary/atan2/3x4-3x4", "number/fmod_number/3x4"])
-def test_float32_matches_torch_float32(name):
-    case = CASES[name]
-    check_against_torch(case.fn, arrays_for(name, case.inputs), name, dtype="float32",
-                        rtol=F32_RTOL, atol=F32_ATOL)
+@op_cases(CASES, ["unary/sin/3x4", "unary/tan/3x4", "unary/erf/3x4", "unary/rsqrt/3x4",
+                  "unary/exp2/3x4", "unary/frac/3x4", "binary/maximum/3x1-1x4",
+                  "binary/remainder/3x4-3x4", "binary/atan2/3x4-3x4", "number/fmod_number/3x4"])
+def test_float32_matches_torch_float32(case):
+    check_against_torch(*case, dtype="float32", rtol=F32_RTOL, atol=F32_ATOL)
 
 
 # ------------------------------------------------------------------ edges

@@ -9,7 +9,8 @@ import pytest
 
 import tapegrad as tg
 from tapegrad import nn
-from tapegrad.engine import Value
+
+from lecture_mlp import lecture_mlp
 
 
 def twin_of(torch, ours, theirs):
@@ -428,84 +429,16 @@ def test_parameter_import_path():
 
 # ------------------------------------- state dicts of scalar (micrograd-style) models
 
-class LectureNeuron(nn.Module):
-    """Written as in the lecture: Python's sum, tanh, parameters() as a list."""
-
-    def __init__(self, nin):
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(random.uniform(-1, 1))
-
-    def __call__(self, x):
-        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
-
-    def parameters(self):
-        return self.w + [self.b]
+# written as in the lecture: Python's sum, tanh, parameters() as a list
+LectureMLP = lecture_mlp(nn.Module)
 
 
-class LectureLayer(nn.Module):
-    def __init__(self, nin, nout):
-        self.neurons = [LectureNeuron(nin) for _ in range(nout)]
+class ModelOfPlainLayers(lecture_mlp(nn.Module, parts_base=object)):
+    """The lecture's Layers and Neurons without a base class, held by a Module."""
 
-    def __call__(self, x):
-        outs = [n(x) for n in self.neurons]
-        return outs[0] if len(outs) == 1 else outs
-
-    def parameters(self):
-        return [p for n in self.neurons for p in n.parameters()]
-
-
-class LectureMLP(nn.Module):
     def __init__(self, nin, nouts):
-        sizes = [nin] + nouts
-        self.layers = [LectureLayer(sizes[i], sizes[i + 1]) for i in range(len(nouts))]
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
-
-
-class PlainNeuron:
-    """The lecture's classes without a base class, held by a Module."""
-
-    def __init__(self, nin):
-        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-        self.b = Value(random.uniform(-1, 1))
-
-    def __call__(self, x):
-        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
-
-    def parameters(self):
-        return self.w + [self.b]
-
-
-class PlainLayer:
-    def __init__(self, nin, nout):
-        self.neurons = [PlainNeuron(nin) for _ in range(nout)]
-
-    def __call__(self, x):
-        return [n(x) for n in self.neurons]
-
-    def parameters(self):
-        return [p for n in self.neurons for p in n.parameters()]
-
-
-class ModelOfPlainLayers(nn.Module):
-    def __init__(self, nin, nouts):
-        sizes = [nin] + nouts
-        self.layers = [PlainLayer(sizes[i], sizes[i + 1]) for i in range(len(nouts))]
-        self.config = {"sizes": sizes, "name": "plain"}    # no Values: not saved
-
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x[0]
-
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+        super().__init__(nin, nouts)
+        self.config = {"sizes": [nin] + nouts, "name": "plain"}    # no Values: not saved
 
 
 scalar_models = [

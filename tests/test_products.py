@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import R, arrays_for, check_against_torch, check_finite_differences
+from conftest import R, check_against_torch, op_case_tests, op_cases
 
 EINSUM = {
     "matmul": ("ij,jk->ik", [R(2, 3), R(3, 4)]),
@@ -71,31 +71,21 @@ PRODUCTS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(PRODUCTS))
-def test_gradient_matches_finite_differences(name):
-    fn, inputs = PRODUCTS[name]
-    check_finite_differences(fn, arrays_for(name, inputs), name)
-
-
-@pytest.mark.parametrize("name", sorted(PRODUCTS))
-def test_value_and_gradient_match_torch_float64(name):
-    fn, inputs = PRODUCTS[name]
-    check_against_torch(fn, arrays_for(name, inputs), name)
+# every case two ways: against finite differences, and against torch in float64
+test_gradient_matches_finite_differences, test_value_and_gradient_match_torch_float64 = \
+    op_case_tests(PRODUCTS)
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided"])
-@pytest.mark.parametrize("name", ["einsum/batched", "einsum/trace", "einsum/ellipsis_broadcast",
-                                  "bmm", "mm", "mv", "dot"])
-def test_non_contiguous_inputs_match_torch(name, layout):
-    fn, inputs = PRODUCTS[name]
-    check_against_torch(fn, arrays_for(name, inputs), name, layout)
+@op_cases(PRODUCTS, ["einsum/batched", "einsum/trace", "einsum/ellipsis_broadcast", "bmm", "mm",
+                     "mv", "dot"])
+def test_non_contiguous_inputs_match_torch(case, layout):
+    check_against_torch(*case, layout)
 
 
-@pytest.mark.parametrize("name", ["einsum/matmul", "einsum/trace", "bmm", "mm", "mv", "dot"])
-def test_float32_stays_float32_as_torch(name):
-    fn, inputs = PRODUCTS[name]
-    check_against_torch(fn, arrays_for(name, inputs), name, dtype="float32", rtol=1e-5,
-                        atol=1e-6)
+@op_cases(PRODUCTS, ["einsum/matmul", "einsum/trace", "bmm", "mm", "mv", "dot"])
+def test_float32_stays_float32_as_torch(case):
+    check_against_torch(*case, dtype="float32", rtol=1e-5, atol=1e-6)
 
 
 def test_grad_fn_names_are_torch_names():

@@ -11,8 +11,7 @@ import math
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import (F32_ATOL, F32_RTOL, Case, R, arrays_for,
-                                   check_against_torch, check_finite_differences)
+from conftest import F32_ATOL, F32_RTOL, Case, R, check_against_torch, op_case_tests, op_cases
 from torch_reference import raises_like_torch, same_numbers_as_torch
 
 INF = math.inf
@@ -113,33 +112,22 @@ REDUCTIONS = {
 CASES = {name: Case(fn, inputs) for name, (fn, inputs) in REDUCTIONS.items()}
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_gradient_matches_finite_differences(name):
-    case = CASES[name]
-    check_finite_differences(case.fn, arrays_for(name, case.inputs), name)
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_value_and_gradient_match_torch_float64(name):
-    case = CASES[name]
-    check_against_torch(case.fn, arrays_for(name, case.inputs), name)
+# every case two ways: against finite differences, and against torch in float64
+test_gradient_matches_finite_differences, test_value_and_gradient_match_torch_float64 = \
+    op_case_tests(CASES)
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided"])
-@pytest.mark.parametrize("name", ["prod_dim", "cumsum_dim0", "logsumexp_dim1", "var_dim",
-                                  "std", "norm_dim", "norm_inf_dim", "sort", "topk",
-                                  "amax_dim"])
-def test_non_contiguous_inputs_match_torch(name, layout):
-    case = CASES[name]
-    check_against_torch(case.fn, arrays_for(name, case.inputs), name, layout=layout)
+@op_cases(CASES, ["prod_dim", "cumsum_dim0", "logsumexp_dim1", "var_dim", "std", "norm_dim",
+                  "norm_inf_dim", "sort", "topk", "amax_dim"])
+def test_non_contiguous_inputs_match_torch(case, layout):
+    check_against_torch(*case, layout=layout)
 
 
-@pytest.mark.parametrize("name", ["prod_dim", "cumsum_dim0", "logsumexp_dim1", "var_dim",
-                                  "std", "norm", "norm_p3", "sort", "topk", "amin_dims"])
-def test_float32_matches_torch_float32(name):
-    case = CASES[name]
-    check_against_torch(case.fn, arrays_for(name, case.inputs), name, dtype="float32",
-                        rtol=F32_RTOL, atol=F32_ATOL)
+@op_cases(CASES, ["prod_dim", "cumsum_dim0", "logsumexp_dim1", "var_dim", "std", "norm",
+                  "norm_p3", "sort", "topk", "amin_dims"])
+def test_float32_matches_torch_float32(case):
+    check_against_torch(*case, dtype="float32", rtol=F32_RTOL, atol=F32_ATOL)
 
 
 # ------------------------------------------------------------------ edges

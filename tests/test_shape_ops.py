@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from test_tensor_gradients import (R, arrays_for, check_against_torch,
-                                   check_finite_differences, leaf, sample)
+from conftest import R, check_against_torch, leaf, op_case_tests, op_cases, sample
 
 # pieces of a split, summed with weights so that every piece's gradient is checked
 def weighted(lib, pieces):
@@ -67,25 +66,16 @@ SHAPE_CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SHAPE_CASES))
-def test_gradient_matches_finite_differences(name):
-    fn, inputs = SHAPE_CASES[name]
-    check_finite_differences(fn, arrays_for(name, inputs), name)
-
-
-@pytest.mark.parametrize("name", sorted(SHAPE_CASES))
-def test_value_and_gradient_match_torch_float64(name):
-    fn, inputs = SHAPE_CASES[name]
-    check_against_torch(fn, arrays_for(name, inputs), name)
+# every case two ways: against finite differences, and against torch in float64
+test_gradient_matches_finite_differences, test_value_and_gradient_match_torch_float64 = \
+    op_case_tests(SHAPE_CASES)
 
 
 @pytest.mark.parametrize("layout", ["transposed", "strided"])
-@pytest.mark.parametrize("name", ["repeat", "chunk", "unbind", "narrow", "flip_dims",
-                                  "roll_dims", "tril_batched", "diag_matrix_above",
-                                  "movedim_tuples"])
-def test_non_contiguous_input_matches_torch(name, layout):
-    fn, inputs = SHAPE_CASES[name]
-    check_against_torch(fn, arrays_for(name, inputs), name, layout)
+@op_cases(SHAPE_CASES, ["repeat", "chunk", "unbind", "narrow", "flip_dims", "roll_dims",
+                        "tril_batched", "diag_matrix_above", "movedim_tuples"])
+def test_non_contiguous_input_matches_torch(case, layout):
+    check_against_torch(*case, layout)
 
 
 GRAD_FN_NAMES = {

@@ -570,6 +570,8 @@ cdef class Value:
 
     @property
     def data(self):
+        """The forward value: a float, or an int where micrograd's would hold one (a
+        Value made from an int, and sums and products of those). Writable."""
         _check(self)
         _note_read()    # tapegrad.compile: control flow on it is value-dependent
         if self.node.flags & TG_INT_DATA:
@@ -582,6 +584,8 @@ cdef class Value:
 
     @property
     def grad(self):
+        """d(root)/d(self) after root.backward(): a float, 0.0 until then. Writable
+        (zero_grad sets it to 0); a non-number raises TypeError."""
         _check(self)
         _note_read()
         return self.node.grad
@@ -596,6 +600,7 @@ cdef class Value:
 
     @property
     def label(self):
+        """The name draw_dot shows (the lecture's label=): '' unless one was given."""
         _check(self)
         data = _data_of(self.node)
         return '' if data is None or data.label is None else data.label
@@ -763,18 +768,24 @@ cdef class Value:
         return _pow(_new_handle(_constant(c, kind == INTEGER)), self)
 
     def relu(self):
+        """max(self, 0), micrograd's: the gradient is 1 where data > 0, else 0."""
         return _unary(self, TG_OP_RELU)
 
     def tanh(self):
+        """The hyperbolic tangent, the lecture's: local gradient 1 - tanh ** 2."""
         return _unary(self, TG_OP_TANH)
 
     def exp(self):
+        """e ** self, the lecture's; OverflowError, as math.exp, where it overflows."""
         return _unary(self, TG_OP_EXP)
 
     def log(self):
+        """The natural logarithm (not in micrograd); ValueError, as math.log, for
+        data <= 0."""
         return _unary(self, TG_OP_LOG)
 
     def sigmoid(self):
+        """1 / (1 + e ** -self) (not in micrograd); local gradient s * (1 - s)."""
         return _unary(self, TG_OP_SIGMOID)
 
     def __reduce__(self):

@@ -8,13 +8,18 @@ __all__ = ["Function", "grad", "backward", "no_grad", "enable_grad", "set_grad_e
 
 class FunctionCtx:
     """What forward passes to backward: ctx.save_for_backward(*tensors), then
-    ctx.saved_tensors; ctx.needs_input_grad; any attribute you set."""
+    ctx.saved_tensors; ctx.needs_input_grad; any attribute you set.
+
+    Function.apply makes it, with needs_input_grad the tuple of which of its arguments
+    are tensors that require grad.
+    """
 
     def __init__(self, needs_input_grad):
         self.needs_input_grad = needs_input_grad
         self._saved = ()
 
     def save_for_backward(self, *tensors):
+        """Keep tensors (or None) for backward; anything else raises TypeError."""
         for t in tensors:
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save tensors (or None), not "
@@ -23,6 +28,7 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
+        """The tuple given to save_for_backward (empty before it is called)."""
         return self._saved
 
 
@@ -48,14 +54,21 @@ class Function:
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
+        """The subclass's forward: compute the output from args, under no_grad, saving
+        on ctx what backward needs. The base raises NotImplementedError."""
         raise NotImplementedError("a Function subclass must define forward(ctx, ...)")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
+        """The subclass's backward: from the output's gradient, one gradient (or None)
+        per argument of forward. The base raises NotImplementedError."""
         raise NotImplementedError("a Function subclass must define backward(ctx, grad)")
 
     @classmethod
     def apply(cls, *args):
+        """Run forward on args and record the result, so that backward runs in the
+        backward pass; call this, never forward, as in torch. forward must return one
+        Tensor: a tuple of outputs, which torch allows, raises NotImplementedError."""
         ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         with no_grad():
             outputs = cls.forward(ctx, *args)

@@ -1,5 +1,7 @@
 """tapegrad.compile: record a scalar loss function once, replay it in C.
 
+A training step with it::
+
     step = tapegrad.compile(loss_fn)
     loss = step(*args)          # first call: loss_fn runs eagerly and is recorded
     model.zero_grad()           # later calls: the recording is replayed in C
@@ -25,7 +27,7 @@ _KEPT = 2
 def compile(loss_fn, optimizer=None):
     """Returns loss_fn, recorded on its first call and replayed natively after.
 
-    loss_fn(*args, **kwargs) must return a Value, or a list, tuple or dict of
+    ``loss_fn(*args, **kwargs)`` must return a Value, or a list, tuple or dict of
     Values (other items are returned as they were recorded). A replay gives
     the same IEEE doubles as running loss_fn eagerly on the same inputs, for
     the outputs and for every gradient backward() then gives; the Values it
@@ -115,7 +117,8 @@ class _Entry:
 
 
 class Compiled:
-    """A compiled loss function: call it as the function itself."""
+    """A compiled loss function, as compile(loss_fn, optimizer=None) returns it: call it
+    as the function itself. recordings and replays count what its calls did."""
 
     def __init__(self, loss_fn, optimizer=None):
         self.loss_fn = loss_fn

@@ -38,6 +38,7 @@ def svm_scores(model, X, y, Value, alpha=1e-4):
 
 
 def accuracy_of(scores, y):
+    """The fraction of scores (Values) whose sign matches the label in y (+1 or -1)."""
     right = [(yi > 0) == (score.data > 0) for yi, score in zip(y, scores)]
     return sum(right) / len(right)
 

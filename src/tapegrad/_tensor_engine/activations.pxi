@@ -26,6 +26,8 @@ LEAKY_RELU = Op("LeakyReluBackward0", ("self",), ("negative_slope",), quiet=True
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """input where it is > 0, else negative_slope * input. inplace is accepted and
+    ignored: the result is always a new tensor."""
     return _activation(LEAKY_RELU, input,
                        lambda x, s: np.where(x > 0, x, x * np.asarray(s, x.dtype)),
                        (float(negative_slope),))
@@ -54,6 +56,8 @@ GELU = Op("GeluBackward0", ("self",), ("approximate",), quiet=True,
 
 
 def gelu(input, approximate='none'):
+    """input * Phi(input), Phi the standard normal CDF (computed with erf), or torch's
+    tanh approximation of it where approximate is 'tanh'."""
     if approximate not in ('none', 'tanh'):
         raise RuntimeError(f"approximate argument must be either none or tanh.")
     return _activation(GELU, input, _gelu, (approximate,))
@@ -65,6 +69,8 @@ ELU = Op("EluBackward0", ("self",), ("alpha",), quiet=True,
 
 
 def elu(input, alpha=1.0, inplace=False):
+    """input where it is > 0, else alpha * (exp(input) - 1). inplace is accepted and
+    ignored."""
     return _activation(ELU, input, lambda x, a: np.where(x > 0, x, a * np.expm1(x)),
                        (float(alpha),))
 
@@ -78,6 +84,7 @@ SILU = Op("SiluBackward0", ("self",), quiet=True, self=lambda grad, self: _silu_
 
 
 def silu(input, inplace=False):
+    """input * sigmoid(input). inplace is accepted and ignored."""
     return _activation(SILU, input, lambda x: x * _kernel_forward(TG_SIGMOID, x), ())
 
 
@@ -98,6 +105,8 @@ SOFTPLUS = Op("SoftplusBackward0", ("self",), ("beta", "threshold"), quiet=True,
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta, and input itself where beta * input >
+    threshold, as torch."""
     return _activation(SOFTPLUS, input, lambda x, b, t: _softplus(x, b, t),
                        (float(beta), float(threshold)))
 
@@ -109,6 +118,8 @@ HARDTANH = Op("HardtanhBackward0", ("self",), ("min_val", "max_val"), quiet=True
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """input clamped to [min_val, max_val]; the gradient is 0 at the bounds and beyond,
+    as torch's. inplace is accepted and ignored."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     return _activation(HARDTANH, input, lambda x, lo, hi: np.clip(x, lo, hi),
@@ -116,4 +127,5 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def relu6(input, inplace=False):
+    """input clamped to [0, 6]: hardtanh(input, 0, 6)."""
     return hardtanh(input, 0.0, 6.0)

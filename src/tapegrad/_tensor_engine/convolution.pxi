@@ -204,10 +204,15 @@ cdef TensorBase _convolution(str name, int spatial, object input, object weight,
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """The 2-D cross-correlation of (N, C, H, W) or (C, H, W) input with weight
+    (out, C / groups, kH, kW), plus bias (out,); padding is a number, a pair, 'valid' or
+    'same', and pads with zeros."""
     return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """The 1-D cross-correlation of (N, C, L) or (C, L) input with weight
+    (out, C / groups, k), plus bias (out,); padding as conv2d's."""
     return _convolution("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -330,12 +335,15 @@ cdef object _max_pool(str name, int spatial, object input, object kernel_size, o
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
+    """The maximum of each window over the last two dimensions (stride defaults to
+    kernel_size); with return_indices, (values, flat indices into each input plane)."""
     return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
                      ceil_mode, return_indices)
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
+    """max_pool2d over the last dimension only."""
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
                      ceil_mode, return_indices)
 
@@ -391,12 +399,16 @@ cdef TensorBase _avg_pool(str name, int spatial, object input, object kernel_siz
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
+    """The mean of each window over the last two dimensions (stride defaults to
+    kernel_size); zero padding counts unless count_include_pad is False, and
+    divisor_override replaces the divisor."""
     return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
+    """avg_pool2d over the last dimension only."""
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 

@@ -291,6 +291,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction='mean'):
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mean', beta=1.0):
+    """Elementwise 0.5 * d ** 2 / beta where d = abs(input - target) < beta, else
+    d - 0.5 * beta; reduced by reduction. size_average and reduce are ignored."""
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     a, b, x, y = _loss_operands(input, target, reduction)
@@ -301,6 +303,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
 
 
 def huber_loss(input, target, reduction='mean', delta=1.0):
+    """Elementwise 0.5 * d ** 2 where d = abs(input - target) < delta, else
+    delta * (d - 0.5 * delta); reduced by reduction."""
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     a, b, x, y = _loss_operands(input, target, reduction)

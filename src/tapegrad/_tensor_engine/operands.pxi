@@ -178,6 +178,7 @@ class Size(tuple):
         return f"tapegrad.Size({list(self)})"
 
     def numel(self):
+        """The number of elements a tensor of this shape holds: the product of the sizes."""
         n = 1
         for s in self:
             n *= s
@@ -192,9 +193,18 @@ _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ide
 
 
 class Device:
-    """torch.device: any of torch's device types can be named (device('cuda:1') is
-    fine, as in torch), but tensors live only on the cpu: moving data elsewhere
-    raises (check_device)."""
+    """torch.device, made as device(type, index=None), device("type:index") or
+    device(another_device): any of torch's device types can be named (device('cuda:1')
+    is fine, as in torch), but tensors live only on the cpu: moving data elsewhere
+    raises (check_device).
+
+    Attributes
+    ----------
+    type : str
+        The device type, such as 'cpu' or 'cuda'.
+    index : int or None
+        The device's index, None where none was given.
+    """
     __slots__ = ("type", "index")
 
     def __init__(self, type, index=None):
@@ -266,6 +276,8 @@ def as_device(device):
 
 
 def check_device(device):
+    """Return quietly where device (a device, a string, or None) is the cpu; raise as
+    torch's CPU build does for any other: AssertionError for cuda, RuntimeError else."""
     as_device(device)
 
 
@@ -290,4 +302,5 @@ def set_default_dtype(d):
 
 
 def get_default_dtype():
+    """The dtype new floating-point tensors get: float32 unless set_default_dtype changed it."""
     return _default_dtype

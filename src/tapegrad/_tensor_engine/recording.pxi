@@ -150,14 +150,22 @@ class _HookHandle:
 
 
 cdef class AccumulateGrad:
-    """What next_functions shows for a leaf: it adds into the leaf's .grad."""
+    """What next_functions shows for a leaf: it adds into the leaf's .grad.
+
+    Attributes
+    ----------
+    variable : Tensor
+        The leaf it adds into, as torch's AccumulateGrad.variable.
+    """
     cdef public object variable
 
     def name(self):
+        """torch's name for it, "torch::autograd::AccumulateGrad"."""
         return "torch::autograd::AccumulateGrad"   # torch's name() of it
 
     @property
     def next_functions(self):
+        """(): a leaf's gradient goes nowhere further."""
         return ()
 
     def __repr__(self):

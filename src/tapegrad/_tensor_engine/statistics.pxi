@@ -102,8 +102,8 @@ VECTOR_NORM = Op("LinalgVectorNormBackward0", ("self",), ("p", "axes", "keepdim"
 
 
 def vector_norm(input, ord=2, dim=None, keepdim=False, *, dtype=None):
-    """torch.linalg.vector_norm: (sum |x|**ord) ** (1/ord) over dim, with ord 0 (the
-    count of non-zeros), inf (max |x|) and -inf (min |x|)."""
+    """torch.linalg.vector_norm: ``sum(abs(x) ** ord) ** (1 / ord)`` over dim, with ord 0
+    (the count of non-zeros), inf (the largest abs(x)) and -inf (the smallest)."""
     cdef TensorBase a = _as_tensor(input)
     if dtype is not None:
         a = _cast(a, as_dtype(dtype), False)

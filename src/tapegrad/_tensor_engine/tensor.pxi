@@ -223,114 +223,153 @@ cdef class Tensor(TensorBase):
     # --- math functions and reductions (issue 12, math)
 
     def sin(self):
+        """The elementwise sine."""
         return _unary(sin, self)
 
     def cos(self):
+        """The elementwise cosine."""
         return _unary(cos, self)
 
     def tan(self):
+        """The elementwise tangent."""
         return _unary(tan, self)
 
     def asin(self):
+        """The elementwise arcsine; NaN (and a NaN gradient) outside [-1, 1], as torch."""
         return _unary(asin, self)
 
     def acos(self):
+        """The elementwise arccosine; NaN (and a NaN gradient) outside [-1, 1], as torch."""
         return _unary(acos, self)
 
     def atan(self):
+        """The elementwise arctangent."""
         return _unary(atan, self)
 
     def sinh(self):
+        """The elementwise hyperbolic sine."""
         return _unary(sinh, self)
 
     def cosh(self):
+        """The elementwise hyperbolic cosine."""
         return _unary(cosh, self)
 
     def exp2(self):
+        """2 ** self, elementwise."""
         return _unary(exp2, self)
 
     def expm1(self):
+        """exp(self) - 1, elementwise, accurate near 0."""
         return _unary(expm1, self)
 
     def log2(self):
+        """The elementwise base-2 logarithm."""
         return _unary(log2, self)
 
     def log10(self):
+        """The elementwise base-10 logarithm."""
         return _unary(log10, self)
 
     def log1p(self):
+        """log(1 + self), elementwise, accurate near 0."""
         return _unary(log1p, self)
 
     def sign(self):
+        """-1, 0 or 1 by the sign of each element; its gradient is 0."""
         return _unary(sign, self)
 
     def floor(self):
+        """Each element rounded down; its gradient is 0."""
         return _unary(floor, self)
 
     def ceil(self):
+        """Each element rounded up; its gradient is 0."""
         return _unary(ceil, self)
 
     def round(self, *, decimals=0):
+        """Each element rounded to decimals places, halves to even as torch; gradient 0."""
         return round_op(self, decimals=decimals)
 
     def trunc(self):
+        """Each element rounded toward 0; its gradient is 0."""
         return _unary(trunc, self)
 
     def frac(self):
+        """self - trunc(self): the fractional part, with the sign of self."""
         return _unary(frac, self)
 
     def reciprocal(self):
+        """1 / self, elementwise."""
         return _unary(reciprocal, self)
 
     def rsqrt(self):
+        """1 / sqrt(self), elementwise."""
         return _unary(rsqrt, self)
 
     def square(self):
+        """self * self, elementwise."""
         return square(self)
 
     def erf(self):
+        """The elementwise Gauss error function."""
         return _unary(erf, self)
 
     def sin_(self):
+        """In place: self = sin(self)."""
         return _inplace_unary(sin, self)
 
     def cos_(self):
+        """In place: self = cos(self)."""
         return _inplace_unary(cos, self)
 
     def log_(self):
+        """In place: self = log(self)."""
         return _inplace_unary(log, self)
 
     def sqrt_(self):
+        """In place: self = sqrt(self)."""
         return _inplace_unary(sqrt, self)
 
     def abs_(self):
+        """In place: self = abs(self)."""
         return _inplace_unary(abs_op, self)
 
     def floor_(self):
+        """In place: self = floor(self)."""
         return _inplace_unary(floor, self)
 
     def ceil_(self):
+        """In place: self = ceil(self)."""
         return _inplace_unary(ceil, self)
 
     def round_(self):
+        """In place: self = round(self), halves to even."""
         return _inplace_unary(round_half_even, self)
 
     def trunc_(self):
+        """In place: self = trunc(self)."""
         return _inplace_unary(trunc, self)
 
     def reciprocal_(self):
+        """In place: self = 1 / self."""
         return _inplace_unary(reciprocal, self)
 
     def maximum(self, other):
+        """The elementwise maximum of self and other (broadcast); a tie shares the
+        gradient equally, as torch."""
         return maximum(self, other)
 
     def minimum(self, other):
+        """The elementwise minimum of self and other (broadcast); a tie shares the
+        gradient equally, as torch."""
         return minimum(self, other)
 
     def fmod(self, other):
+        """The remainder of self / other with the sign of self (C's fmod)."""
         return fmod(self, other)
 
     def remainder(self, other):
+        """The remainder of self / other with the sign of other (Python's %)."""
         return remainder(self, other)
 
     def __mod__(self, other):
@@ -340,44 +379,65 @@ cdef class Tensor(TensorBase):
         return remainder(_operand(other, self), self)
 
     def atan2(self, other):
+        """The elementwise angle of the point (other, self): atan(self / other) in the
+        right quadrant."""
         return atan2(self, other)
 
     arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
 
     def prod(self, dim=None, keepdim=False, dtype=None):
+        """The product of all elements, or along dim; with one zero the gradient is the
+        product of the others there, as torch."""
         return prod(self, dim, keepdim, dtype=dtype)
 
     def cumsum(self, dim, dtype=None):
+        """The running sum along dim."""
         return cumsum(self, dim, dtype=dtype)
 
     def logsumexp(self, dim, keepdim=False):
+        """log(sum(exp(self))) along dim, computed stably."""
         return logsumexp(self, dim, keepdim)
 
     def amax(self, dim=(), keepdim=False):
+        """The maximum along dim (all dimensions where dim is ()); ties share the
+        gradient equally, as torch."""
         return amax(self, dim, keepdim)
 
     def amin(self, dim=(), keepdim=False):
+        """The minimum along dim (all dimensions where dim is ()); ties share the
+        gradient equally, as torch."""
         return amin(self, dim, keepdim)
 
     def all(self, dim=None, keepdim=False):
+        """Whether every element (or every one along dim) is nonzero: a bool tensor."""
         return all_op(self, dim, keepdim)
 
     def any(self, dim=None, keepdim=False):
+        """Whether some element (or some along dim) is nonzero: a bool tensor."""
         return any_op(self, dim, keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The variance over all elements or along dim, with torch's correction (1 by
+        default, 0 where unbiased is False)."""
         return var(self, dim, unbiased, keepdim, correction=correction)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The standard deviation: the root of var with the same arguments."""
         return std(self, dim, unbiased, keepdim, correction=correction)
 
     def norm(self, p='fro', dim=None, keepdim=False, dtype=None):
+        """The p-norm over all elements or along dim ('fro' is the 2-norm, inf the
+        largest absolute value)."""
         return norm(self, p, dim, keepdim, dtype)
 
     def sort(self, dim=-1, descending=False, stable=False):
+        """(values, indices) sorted along dim, ascending unless descending; stable keeps
+        equal elements in order."""
         return sort(self, dim, descending, stable)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the k largest elements along dim (the smallest where
+        largest is False), sorted."""
         return topk(self, k, dim, largest, sorted)
 
     # -- shapes
@@ -462,85 +522,122 @@ cdef class Tensor(TensorBase):
     # products.pxi
 
     def repeat(self, *sizes):
+        """The tensor tiled: sizes[i] copies along dimension i (torch's repeat, numpy's
+        tile)."""
         return _repeat(self, _shape_arg(sizes))
 
     def chunk(self, chunks, dim=0):
+        """The tensor split into at most chunks views along dim, of equal size but the
+        last."""
         return _chunk(self, chunks, dim)
 
     def split(self, split_size, dim=0):
+        """Views along dim, each split_size long (the last shorter), or of the given list
+        of sizes."""
         return _split(self, split_size, dim)
 
     def unbind(self, dim=0):
+        """The slices along dim, as a tuple of views without that dimension."""
         return _unbind(self, dim)
 
     def narrow(self, dim, start, length):
+        """A view of length elements along dim, from start."""
         return _narrow(self, dim, start, length)
 
     def flip(self, *dims):
+        """A copy with the order of elements reversed along each of dims."""
         return _flip(self, _shape_arg(dims))
 
     def roll(self, shifts, dims=None):
+        """The elements shifted by shifts along dims, wrapping around (flattened where
+        dims is None)."""
         return _roll(self, shifts, dims)
 
     def tril(self, diagonal=0):
+        """The lower triangle of the last two dimensions (below diagonal and on it); the
+        rest zero."""
         return _triangle(self, diagonal, True)
 
     def triu(self, diagonal=0):
+        """The upper triangle of the last two dimensions (above diagonal and on it); the
+        rest zero."""
         return _triangle(self, diagonal, False)
 
     def diag(self, diagonal=0):
+        """A 1-D tensor's values on a diagonal of a square matrix, or a matrix's
+        diagonal as a 1-D tensor."""
         return _diag(self, diagonal)
 
     def outer(self, vec2):
+        """The outer product of two 1-D tensors: out[i, j] = self[i] * vec2[j]."""
         return _outer(self, vec2)
 
     def movedim(self, source, destination):
+        """A view with dimensions source moved to destination (ints or sequences); the
+        others keep their order."""
         return _movedim(self, source, destination)
 
     moveaxis = movedim
 
     def swapaxes(self, axis0, axis1):
+        """transpose(axis0, axis1), numpy's name."""
         return self.transpose(axis0, axis1)
 
     def swapdims(self, dim0, dim1):
+        """transpose(dim0, dim1)."""
         return self.transpose(dim0, dim1)
 
     def gather(self, dim, index, *, sparse_grad=False):
+        """out[i][j] = self[index[i][j]][j] for dim 0 (likewise for other dims): the
+        values at index along dim. sparse_grad is accepted and ignored."""
         return gather(self, dim, index)
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        """A copy with src (or the number value) written at index along dim. reduce
+        raises NotImplementedError."""
         return scatter(self, dim, index, src, value=value, reduce=reduce)
 
     def scatter_add(self, dim, index, src):
+        """A copy with src added at index along dim; repeated indices add up."""
         return scatter_add(self, dim, index, src)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        """In place: write src (or value) at index along dim. reduce raises
+        NotImplementedError."""
         if reduce is not None:
             raise NotImplementedError("scatter_(reduce=...) is not supported by tapegrad")
         return _scatter_(self, dim, index, src, value, False)
 
     def scatter_add_(self, dim, index, src):
+        """In place: add src at index along dim; repeated indices add up."""
         return _scatter_(self, dim, index, src, None, True)
 
     def index_select(self, dim, index):
+        """The slices along dim at the integer indices of a 0- or 1-D index."""
         return index_select(self, dim, index)
 
     def index_add(self, dim, index, source, *, alpha=1):
+        """A copy with alpha * source added at the slices index along dim."""
         return index_add(self, dim, index, source, alpha=alpha)
 
     def masked_fill(self, mask, value):
+        """A copy with value (a number or a 0-d tensor) where mask (broadcast) is True."""
         return masked_fill(self, mask, value)
 
     def masked_fill_(self, mask, value):
+        """In place: value where mask (broadcast) is True."""
         return _masked_fill_(self, mask, value)
 
     def bmm(self, mat2):
+        """The batched matrix product of (b, n, m) and (b, m, p): no broadcasting."""
         return bmm(self, mat2)
 
     def mv(self, vec):
+        """The product of an (n, m) matrix and an (m,) vector."""
         return mv(self, vec)
 
     def dot(self, tensor):
+        """The dot product of two 1-D tensors of the same length."""
         return dot(self, tensor)
 
     def __getitem__(self, index):

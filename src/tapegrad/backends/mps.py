@@ -2,8 +2,10 @@
 
 
 def is_available():
+    """False: tapegrad has no MPS device."""
     return False
 
 
 def is_built():
+    """False: tapegrad is not built with MPS support."""
     return False

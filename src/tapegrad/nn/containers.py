@@ -50,20 +50,24 @@ class _IndexedModules(Module):
         self._renumber(modules)
 
     def append(self, module):
+        """Add module at the end; returns self."""
         self.add_module(str(len(self)), module)
         return self
 
     def insert(self, index, module):
+        """Put module before position index (list.insert's rule), renumbering the rest."""
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._renumber(modules)
 
     def extend(self, modules):
+        """Append each module of an iterable; returns self."""
         for module in modules:
             self.append(module)
         return self
 
     def pop(self, index):
+        """Remove the module at index and return it, renumbering the rest."""
         module = self[index]
         del self[index]
         return module
@@ -73,7 +77,9 @@ class _IndexedModules(Module):
 
 
 class Sequential(_IndexedModules):
-    """Modules run one after another; Sequential(OrderedDict) names them."""
+    """``Sequential(*modules)`` or ``Sequential(OrderedDict(name=module, ...))``: the modules run
+    one after another, each on the previous one's output. Without names they are
+    registered as '0', '1', ...; a slice is a new Sequential of the same modules."""
 
     def __init__(self, *args):
         super().__init__()
@@ -90,6 +96,8 @@ class Sequential(_IndexedModules):
         return super().__getitem__(index)
 
     def insert(self, index, module):
+        """Put module before position index (negative counts from the end) and return
+        self; IndexError outside -len..len, as torch."""
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
         if not -len(self) <= index <= len(self):
@@ -97,13 +105,15 @@ class Sequential(_IndexedModules):
         return super().insert(index, module) or self
 
     def forward(self, input):
+        """Each module in turn on the previous one's output; the last output."""
         for module in self:
             input = module(input)
         return input
 
 
 class ModuleList(_IndexedModules):
-    """A list of modules, registered so parameters() and the repr see them."""
+    """ModuleList(modules=None): a list of modules (from an iterable), registered as
+    '0', '1', ... so that parameters(), state_dict() and the repr see them."""
 
     def __init__(self, modules=None):
         super().__init__()
@@ -116,6 +126,7 @@ class ModuleList(_IndexedModules):
         return super().__getitem__(index)
 
     def extend(self, modules):
+        """Append each module of an iterable; TypeError for anything else, as torch."""
         if not hasattr(modules, "__iter__"):
             raise TypeError("ModuleList.extend should be called with an iterable, but got "
                             + type(modules).__name__)
@@ -147,7 +158,8 @@ class ModuleList(_IndexedModules):
 
 
 class ModuleDict(Module):
-    """A dict of modules, in insertion order, registered under their keys."""
+    """ModuleDict(modules=None): a dict of modules, in insertion order, registered under
+    their keys; modules is a mapping or an iterable of (key, module) pairs."""
 
     def __init__(self, modules=None):
         super().__init__()
@@ -174,24 +186,31 @@ class ModuleDict(Module):
         return key in self._modules
 
     def clear(self):
+        """Remove every module."""
         for key in list(self._modules):
             del self[key]
 
     def pop(self, key):
+        """Remove the module under key and return it."""
         module = self[key]
         del self[key]
         return module
 
     def keys(self):
+        """The keys, in insertion order."""
         return self._modules.keys()
 
     def items(self):
+        """The (key, module) pairs, in insertion order."""
         return self._modules.items()
 
     def values(self):
+        """The modules, in insertion order."""
         return self._modules.values()
 
     def update(self, modules):
+        """Add or replace modules from a mapping or an iterable of (key, module) pairs;
+        errors worded as torch's."""
         if isinstance(modules, (str, bytes)) or not hasattr(modules, "__iter__"):
             raise TypeError("ModuleDict.update should be called with an iterable of key/value "
                             "pairs, but got " + type(modules).__name__)
@@ -208,7 +227,8 @@ class ModuleDict(Module):
 
 
 class ParameterList(Module):
-    """A list of parameters, registered under '0', '1', ...; tensors become Parameters."""
+    """ParameterList(values=None): a list of parameters (from an iterable), registered
+    under '0', '1', ...; a plain Tensor put in becomes a Parameter."""
 
     def __init__(self, values=None):
         super().__init__()
@@ -233,11 +253,13 @@ class ParameterList(Module):
         setattr(self, str(_index(index, len(self))), param)
 
     def append(self, value):
+        """Add value at the end (a Tensor as a Parameter); returns self."""
         object.__setattr__(self, "_size", self._size + 1)
         self[self._size - 1] = value
         return self
 
     def extend(self, values):
+        """Append each value of an iterable (not a Tensor); returns self."""
         if isinstance(values, Tensor) or not hasattr(values, "__iter__"):
             raise TypeError("ParameterList.extend should be called with an iterable, but got "
                             + type(values).__name__)
@@ -252,6 +274,7 @@ class ParameterList(Module):
         return [key for key in super().__dir__() if not key.isdigit()]
 
     def extra_repr(self):
+        """One line per entry, as torch prints it: its kind, dtype and size."""
         lines = []
         for index, p in enumerate(self):
             if isinstance(p, Tensor):

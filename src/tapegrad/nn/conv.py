@@ -48,6 +48,7 @@ class _ConvNd(Module):
         self.bias = _uniform((out_channels,), bound) if bias else None
 
     def extra_repr(self):
+        """The options shown inside the module's repr, as torch shows them."""
         n = self._dims
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
@@ -63,14 +64,29 @@ class _ConvNd(Module):
 
 
 class Conv2d(_ConvNd):
+    """Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+    groups=1, bias=True, padding_mode="zeros"): a 2-D convolution (cross-correlation, as
+    torch's) over (N, C, H, W) or (C, H, W) input.
+
+    ``padding`` is a number, a pair, or "valid" / "same". Only zero padding is supported:
+    another ``padding_mode`` raises NotImplementedError. Weight and bias are drawn as
+    torch draws them, uniform in +-1/sqrt(fan_in).
+    """
+
     def forward(self, input):
+        """Convolve the input with the layer's weight, then add its bias."""
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding,
                         self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
+    """Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+    groups=1, bias=True, padding_mode="zeros"): a 1-D convolution over (N, C, L) or
+    (C, L) input; as Conv2d in every other respect."""
+
     _dims = 1
 
     def forward(self, input):
+        """Convolve the input with the layer's weight, then add its bias."""
         return F.conv1d(input, self.weight, self.bias, self.stride, self.padding,
                         self.dilation, self.groups)

@@ -10,7 +10,9 @@ from tapegrad.nn.module import Module
 
 
 class Neuron(Module):
-    """micrograd's Neuron: weights and a bias as Values, an optional ReLU."""
+    """Neuron(nin, nonlin=True), micrograd's: nin weights drawn uniform in [-1, 1] and a
+    bias of 0, as Values; called on nin inputs, relu(w . x + b), or w . x + b where
+    nonlin is False."""
 
     def __init__(self, nin, nonlin=True):
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
@@ -23,6 +25,7 @@ class Neuron(Module):
         return act.relu() if self.nonlin else act
 
     def parameters(self):
+        """The weights, then the bias: a list of Values, as micrograd's."""
         return self.w + [self.b]
 
     def __repr__(self):
@@ -30,7 +33,9 @@ class Neuron(Module):
 
 
 class Layer(Module):
-    """micrograd's Layer: nout Neurons over the same inputs."""
+    """``Layer(nin, nout, **kwargs)``, micrograd's: nout Neurons (kwargs passed to each) over
+    the same nin inputs; called, the list of their outputs, or the one output where
+    nout is 1."""
 
     def __init__(self, nin, nout, **kwargs):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
@@ -41,6 +46,7 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def parameters(self):
+        """Every Neuron's parameters, Neuron by Neuron, in one list."""
         return [p for n in self.neurons for p in n.parameters()]
 
     def __repr__(self):
@@ -48,7 +54,8 @@ class Layer(Module):
 
 
 class MLP(Module):
-    """micrograd's MLP: Layers of the given sizes, ReLU on all but the last."""
+    """MLP(nin, nouts), micrograd's: a Layer for each size in nouts, the first over nin
+    inputs, ReLU in every Layer but the last (which is linear)."""
 
     def __init__(self, nin, nouts):
         sizes = [nin] + list(nouts)
@@ -61,6 +68,7 @@ class MLP(Module):
         return x
 
     def parameters(self):
+        """Every Layer's parameters, Layer by Layer, in one list."""
         return [p for layer in self.layers for p in layer.parameters()]
 
     def __repr__(self):

@@ -62,6 +62,7 @@ class RemovableHandle:
         self._registries = registries
 
     def remove(self):
+        """Unregister the hook; removing it twice does nothing."""
         for registry in self._registries:
             registry.pop(self.id, None)
 
@@ -148,6 +149,8 @@ class Module:
             raise KeyError(f"attribute '{name}' already exists")
 
     def register_parameter(self, name, param):
+        """Add a Parameter (or None, a slot for one) under name, as assigning it to the
+        attribute does; bad names and non-Parameters raise as torch."""
         self._check_new_name("parameter", name)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
@@ -175,6 +178,8 @@ class Module:
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name, module):
+        """Add a child Module (or None) under name, as assigning it to the attribute does;
+        register_module is the same method."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{_typename(module)} is not a Module subclass")
         if not isinstance(name, str):
@@ -191,6 +196,8 @@ class Module:
     register_module = add_module
 
     def get_submodule(self, target):
+        """The submodule at the dotted path target ("" is self); AttributeError, worded as
+        torch's, where the path leads nowhere or to something that is not a Module."""
         module = self
         for item in target.split(".") if target else []:
             if not hasattr(module, item):
@@ -203,6 +210,10 @@ class Module:
     # -- running
 
     def forward(self, *args, **kwargs):
+        """The computation each subclass defines; call the module, not forward, so hooks run.
+
+        The base raises NotImplementedError.
+        """
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required "
                                   "\"forward\" function")
 
@@ -278,6 +289,7 @@ class Module:
         return handle
 
     def train(self, mode=True):
+        """Set training mode (a bool) on self and every submodule; returns self."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         object.__setattr__(self, "training", mode)
@@ -286,9 +298,11 @@ class Module:
         return self
 
     def eval(self):
+        """train(False): evaluation mode, for Dropout and BatchNorm; returns self."""
         return self.train(False)
 
     def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on every parameter (to freeze or unfreeze them); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -311,20 +325,29 @@ class Module:
                 yield (f"{name}.{key}" if name else key), member
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, Parameter) for self's parameters and, with recurse, its
+        submodules', each shared one once unless remove_duplicate is False."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
+        """Yield every Parameter, as named_parameters does without the names.
+
+        micrograd's Neuron, Layer and MLP override this to return a list of Values.
+        """
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield (dotted name, tensor) for every registered buffer that is not None."""
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse=True):
+        """Yield every registered buffer that is not None."""
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
     def named_children(self):
+        """Yield (name, module) for each direct child, each shared one once."""
         seen = set()
         for name, module in self._registry("_modules").items():
             if module is not None and id(module) not in seen:
@@ -332,10 +355,12 @@ class Module:
                 yield name, module
 
     def children(self):
+        """Yield each direct child module once."""
         for _, module in self.named_children():
             yield module
 
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield (dotted name, module) for self ("") and every submodule, depth first."""
         if memo is None:
             memo = set()
         if id(self) in memo:
@@ -349,6 +374,7 @@ class Module:
                 yield from module.named_modules(memo, child_prefix, remove_duplicate)
 
     def modules(self):
+        """Yield self and every submodule once, depth first."""
         for _, module in self.named_modules():
             yield module
 
@@ -401,12 +427,15 @@ class Module:
         return self._apply(convert)
 
     def cpu(self):
+        """Parameters and buffers on the CPU, where they already are; returns self."""
         return self._apply(lambda t: t.cpu())
 
     def float(self):
+        """Floating-point parameters and buffers to float32, in place; returns self."""
         return self._apply(lambda t: t.float() if _is_floating(t) else t)
 
     def double(self):
+        """Floating-point parameters and buffers to float64, in place; returns self."""
         return self._apply(lambda t: t.double() if _is_floating(t) else t)
 
     # -- state
@@ -460,6 +489,8 @@ class Module:
     # -- repr, as torch's
 
     def extra_repr(self):
+        """The text inside the module's repr before its children: "" here; layers
+        override it to show their options, as torch's do."""
         return ""
 
     def __repr__(self):

@@ -39,6 +39,8 @@ class _BatchNorm(Module):
             raise ValueError(f"expected {shapes} input (got {input.ndim}D input)")
 
     def forward(self, input):
+        """Normalize input by the batch's statistics in training (moving the running
+        ones), by the running ones in eval; ValueError for input of the wrong rank."""
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
@@ -52,20 +54,41 @@ class _BatchNorm(Module):
                             use_batch, factor, self.eps)
 
     def extra_repr(self):
+        """The options shown inside the module's repr, as torch shows them."""
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.use_bias}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
+    """``BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True, *, bias=True)``: batch normalization per channel of (N, C)
+    or (N, C, L) input.
+
+    In training it normalizes by the batch's mean and biased variance and moves the
+    running statistics (by ``momentum``, or by a cumulative average where momentum is
+    None; the running variance is the unbiased one); in eval it uses the running
+    statistics. ``affine`` adds a learnt per-channel weight and (with ``bias``) bias.
+    """
+
     _expected = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
+    """``BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True,
+    track_running_stats=True, *, bias=True)``: BatchNorm1d's normalization per channel of
+    (N, C, H, W) input."""
+
     _expected = (4,)
 
 
 class Dropout2d(Module):
+    """Dropout2d(p=0.5, inplace=False): in training, zero whole channels of (N, C, H, W)
+    input with probability p and scale the rest by 1 / (1 - p); in eval, the identity.
+
+    ``inplace`` is kept for torch's signature and repr; the output is a new tensor.
+    """
+
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p <= 1:
@@ -73,7 +96,9 @@ class Dropout2d(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
+        """Drop channels in training; pass the input through in eval."""
         return F.dropout2d(input, self.p, self.training)
 
     def extra_repr(self):
+        """The options shown inside the module's repr, as torch shows them."""
         return f"p={self.p}, inplace={self.inplace}"

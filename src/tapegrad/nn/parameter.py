@@ -5,7 +5,12 @@ from tapegrad._tensor import Tensor, adopt
 
 
 class Parameter(Tensor):
-    """A tensor a Module learns: assigned to a Module's attribute, it is registered."""
+    """Parameter(data=None, requires_grad=True): a tensor a Module learns; assigned to a
+    Module's attribute, it is registered, so parameters() and state_dict() find it.
+
+    data (a Tensor, an array or a list) is taken without a copy where it can be, as
+    torch shares a tensor's storage; None gives an empty float32 tensor.
+    """
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:

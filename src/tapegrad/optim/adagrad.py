@@ -7,7 +7,10 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
-    """torch.optim.Adagrad: steps scaled by the root of the summed squared gradients."""
+    """``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
+    eps=1e-10, *, maximize=False)``: torch.optim.Adagrad, steps divided by the root of each
+    coordinate's sum of squared gradients (starting at initial_accumulator_value), plus
+    eps; the rate is lr / (1 + (step - 1) * lr_decay)."""
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, *, maximize=False):
         check_nonnegative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,

@@ -7,7 +7,11 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class Adam(Optimizer):
-    """torch.optim.Adam: steps from bias-corrected moment estimates (amsgrad optional)."""
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
+    *, maximize=False, decoupled_weight_decay=False)``: torch.optim.Adam, steps from
+    bias-corrected running averages of the gradient and its square (betas), eps added
+    to the root; weight_decay is L2 (added to the gradient), or AdamW's where
+    decoupled_weight_decay; amsgrad divides by the largest second moment so far."""
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         check_nonnegative(lr=lr, eps=eps)
@@ -53,7 +57,9 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay; torch's default weight_decay is 0.01."""
+    """``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+    amsgrad=False, *, maximize=False)``: Adam with decoupled weight decay, the parameter
+    shrunk by lr * weight_decay each step; weight_decay defaults to 0.01, as torch's."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False):

@@ -33,7 +33,10 @@ def _per_group(name, optimizer, value):
 
 
 class LRScheduler:
-    """The base: remembers each group's initial lr and steps once at construction."""
+    """LRScheduler(optimizer, last_epoch=-1): the base of the schedulers. It remembers each
+    group's initial lr (as "initial_lr" in the group, as torch) and steps once at
+    construction; last_epoch other than -1 resumes a schedule, which needs "initial_lr"
+    in every group."""
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -54,6 +57,7 @@ class LRScheduler:
         self._is_initial = False
 
     def get_lr(self):
+        """The lrs for the epoch now in last_epoch, one per group; each subclass's rule."""
         raise NotImplementedError
 
     def get_last_lr(self):
@@ -61,6 +65,8 @@ class LRScheduler:
         return self._last_lr
 
     def step(self):
+        """Move to the next epoch and set each group's lr by the rule; warns, as torch,
+        when called before the optimizer's first step()."""
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
                           "You should call them in the opposite order: `optimizer.step()` "
@@ -80,11 +86,13 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict):
+        """Take back what state_dict() returned."""
         self.__dict__.update(state_dict)
 
 
 class StepLR(LRScheduler):
-    """Multiplies the lr by gamma every step_size epochs."""
+    """StepLR(optimizer, step_size, gamma=0.1, last_epoch=-1): multiplies the lr by gamma
+    every step_size epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size = step_size
@@ -92,13 +100,15 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """The current lrs, times gamma where the epoch is a multiple of step_size."""
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
 
 class MultiStepLR(LRScheduler):
-    """Multiplies the lr by gamma at each milestone epoch (by gamma**n if listed n times)."""
+    """MultiStepLR(optimizer, milestones, gamma=0.1, last_epoch=-1): multiplies the lr by
+    gamma at each milestone epoch (by gamma**n at a milestone listed n times)."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones = Counter(milestones)
@@ -106,6 +116,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """The current lrs, times gamma ** n at a milestone listed n times."""
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
         factor = self.gamma ** self.milestones[self.last_epoch]
@@ -113,20 +124,24 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiplies the lr by gamma every epoch."""
+    """ExponentialLR(optimizer, gamma, last_epoch=-1): multiplies the lr by gamma every
+    epoch."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """The current lrs times gamma (unchanged at construction)."""
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Follows half a cosine from the initial lr down to eta_min over T_max epochs, and back."""
+    """CosineAnnealingLR(optimizer, T_max, eta_min=0.0, last_epoch=-1): follows half a
+    cosine from the initial lr down to eta_min over T_max epochs, and back up over the
+    next T_max, in torch's chained form."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max = T_max
@@ -134,6 +149,8 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """The next point on the cosine, from the current lrs (the closed form on
+        resuming)."""
         epoch, period, low = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
             return self._current_lrs()
@@ -149,7 +166,8 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class LambdaLR(LRScheduler):
-    """lr = initial lr * lr_lambda(epoch), one function for all groups or one per group."""
+    """LambdaLR(optimizer, lr_lambda, last_epoch=-1): lr = initial lr * lr_lambda(epoch),
+    lr_lambda one function for all groups or a list of one per group."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -163,6 +181,7 @@ class LambdaLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
+        """Each group's initial lr times its lr_lambda(last_epoch)."""
         return [base * rule(self.last_epoch) for rule, base in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self):
@@ -173,6 +192,8 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict):
+        """Take back what state_dict() returned, the saved attributes of callable
+        objects into the lr_lambdas given at construction."""
         state_dict = dict(state_dict)
         rules = state_dict.pop("lr_lambdas")
         self.__dict__.update(state_dict)
@@ -182,9 +203,17 @@ class LambdaLR(LRScheduler):
 
 
 class OneCycleLR(LRScheduler):
-    """Smith's 1cycle policy: lr up from max_lr/div_factor to max_lr over pct_start of the
-    steps, then down to far below the start, with momentum (or Adam's beta1) moving the other
-    way. Steps once per batch."""
+    """OneCycleLR(optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+    pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+    max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+    last_epoch=-1): Smith's 1cycle policy, stepped once per batch.
+
+    The lr rises from max_lr / div_factor to max_lr over pct_start of the total_steps
+    (or epochs * steps_per_epoch), then falls to the start over final_div_factor, by
+    anneal_strategy ("cos" or "linear"); three_phase comes back to the start before the
+    final fall. With cycle_momentum, momentum (or Adam's beta1) moves the other way,
+    between base_momentum and max_momentum.
+    """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
                  pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
@@ -255,6 +284,8 @@ class OneCycleLR(LRScheduler):
         return (end - start) * pct + start
 
     def get_lr(self):
+        """The lrs for this step of the cycle (and the momentum set with them);
+        ValueError once past total_steps, as torch."""
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"Tried to step {step} times. The specified number of total steps "
@@ -274,7 +305,15 @@ class OneCycleLR(LRScheduler):
 
 
 class ReduceLROnPlateau(LRScheduler):
-    """Divides the lr by 1/factor once a metric has stopped improving for patience epochs."""
+    """ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+    threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8): multiplies the lr by factor
+    once the metric given to step() has not improved for more than patience epochs.
+
+    mode "min" wants it lower, "max" higher; an improvement must beat the best by
+    threshold (relative or absolute, by threshold_mode); after a cut, cooldown epochs
+    pass before bad epochs count again; no lr goes below min_lr (a number or one per
+    group), and a change smaller than eps is not made.
+    """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
@@ -304,6 +343,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     @property
     def in_cooldown(self):
+        """Whether the epochs of cooldown after the last cut are still running."""
         return self.cooldown_counter > 0
 
     def _is_better(self, value):
@@ -316,6 +356,8 @@ class ReduceLROnPlateau(LRScheduler):
         return value > bar
 
     def step(self, metrics):
+        """Record one epoch's metric (a number or a 0-d tensor) and cut the lrs if it has
+        stalled."""
         current = float(metrics)     # a 0-d tensor is fine
         self.last_epoch += 1
         if self._is_better(current):

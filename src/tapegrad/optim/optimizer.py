@@ -38,7 +38,12 @@ def _as_array(value, dtype=None):
 
 
 class Optimizer:
-    """The base of every optimizer; a subclass writes _update(p, grad, state, group)."""
+    """Optimizer(params, defaults): the base of every optimizer.
+
+    params is an iterable of Tensors or scalar Values, or of dicts (parameter groups,
+    each with "params" and its own options); defaults fills the options a group does
+    not give. A subclass writes _update(p, grad, state, group).
+    """
 
     def __init__(self, params, defaults):
         if isinstance(params, (Tensor, Value)):
@@ -82,6 +87,8 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient: a Tensor's to None (or zeros where
+        set_to_none is False), a scalar Value's to 0."""
         zero_grads((p for g in self.param_groups for p in g["params"]), set_to_none)
 
     def step(self, closure=None):
@@ -150,6 +157,9 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
+        """Take the state and group options of state_dict (as state_dict() makes, or as
+        torch's optimizer saves), matched to this optimizer's parameters by position;
+        ValueError, as torch, where the groups do not match."""
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")

@@ -7,7 +7,11 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
-    """torch.optim.RMSprop: steps scaled by a running mean of squared gradients."""
+    """``RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+    centered=False, *, maximize=False)``: torch.optim.RMSprop, steps divided by the root
+    of a running mean (smoothing alpha) of squared gradients, plus eps; centered
+    subtracts the squared running mean of the gradients first; momentum keeps a buffer
+    of the scaled steps."""
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, *, maximize=False):
         check_nonnegative(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,

@@ -8,8 +8,10 @@ from tapegrad.optim.optimizer import Optimizer
 
 
 class SGD(Optimizer):
-    """torch.optim.SGD: gradient descent with optional momentum, dampening, Nesterov and weight
-    decay."""
+    """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+    maximize=False)``: torch.optim.SGD, gradient descent with optional momentum (its buffer
+    starts as the first gradient), dampening, Nesterov momentum and L2 weight decay;
+    maximize ascends instead."""
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False):
         check_nonnegative(lr=lr, momentum=momentum, weight_decay=weight_decay)

@@ -6,6 +6,8 @@ from tapegrad import creation
 
 
 def rng(generator):
+    """The numpy Generator to draw from: generator itself, or tapegrad's global one
+    where it is None; TypeError for anything else."""
     if generator is None:
         return creation.generator()      # looked up each time: manual_seed replaces it
     if isinstance(generator, np.random.Generator):

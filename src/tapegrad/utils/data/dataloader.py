@@ -21,7 +21,36 @@ def get_worker_info():
 
 
 class DataLoader:
-    """torch's DataLoader: batches of a dataset, shuffled or sampled, in this process."""
+    """torch's DataLoader: batches of a dataset, shuffled or sampled, in this process.
+
+    Parameters
+    ----------
+    dataset : Dataset or IterableDataset
+        What to load: indexed by a sampler, or (an iterable one) read in order.
+    batch_size : int or None, default 1
+        Samples per batch; None loads them one by one, not collated into batches.
+    shuffle : bool, optional
+        A fresh random order on every pass (a RandomSampler drawing from generator).
+    sampler, batch_sampler : Sampler, optional
+        The order of indices, or of lists of indices (the latter excludes batch_size,
+        shuffle, sampler and drop_last, as torch).
+    collate_fn : callable, optional
+        Turns a list of samples into a batch; default_collate (default_convert without
+        batching) unless given.
+    drop_last : bool, default False
+        Drop the last batch where it is short.
+    generator : numpy.random.Generator, optional
+        Where shuffling draws from; tapegrad's global one where None.
+
+    Notes
+    -----
+    num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
+    prefetch_factor and persistent_workers are torch's multiprocessing options, taken for
+    its signature. Loading always runs in the calling process: num_workers > 0 (and
+    prefetch_factor, persistent_workers) raise ValueError rather than being ignored;
+    pin_memory warns as torch's does without an accelerator.
+    """
+
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,

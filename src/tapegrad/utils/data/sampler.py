@@ -5,7 +5,9 @@ from tapegrad.utils.data._random import rng
 
 
 class Sampler:
-    """An iterable of dataset indices (or, for a batch sampler, of lists of them)."""
+    """Sampler(data_source=None): the base of the samplers, an iterable of dataset indices
+    (or, for a batch sampler, of lists of them). data_source is accepted, as torch's, and
+    not kept."""
 
     def __init__(self, data_source=None):
         pass
@@ -15,7 +17,7 @@ class Sampler:
 
 
 class SequentialSampler(Sampler):
-    """0, 1, ..., len(data_source) - 1."""
+    """SequentialSampler(data_source): 0, 1, ..., len(data_source) - 1."""
 
     def __init__(self, data_source):
         self.data_source = data_source
@@ -28,7 +30,11 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A fresh random order on every pass; with replacement, independent draws."""
+    """RandomSampler(data_source, replacement=False, num_samples=None, generator=None): a
+    fresh random order of data_source's indices on every pass; with replacement,
+    independent draws. num_samples (default len(data_source)) is how many one pass
+    yields; generator is a numpy Generator, or None for tapegrad's global one (which
+    tapegrad.manual_seed seeds)."""
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source = data_source
@@ -44,6 +50,7 @@ class RandomSampler(Sampler):
 
     @property
     def num_samples(self):
+        """How many indices one pass yields: num_samples as given, else len(data_source)."""
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
@@ -58,7 +65,8 @@ class RandomSampler(Sampler):
 
 
 class SubsetRandomSampler(Sampler):
-    """The given indices, in a fresh random order on every pass."""
+    """SubsetRandomSampler(indices, generator=None): the given indices, in a fresh random
+    order on every pass, drawn from generator as RandomSampler's."""
 
     def __init__(self, indices, generator=None):
         self.indices = indices
@@ -73,7 +81,8 @@ class SubsetRandomSampler(Sampler):
 
 
 class BatchSampler(Sampler):
-    """Groups another sampler's indices into lists of batch_size (the last may be short)."""
+    """BatchSampler(sampler, batch_size, drop_last): groups another sampler's indices into
+    lists of batch_size; the last, shorter list is dropped where drop_last is True."""
 
     def __init__(self, sampler, batch_size, drop_last):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
