@@ -295,7 +295,7 @@ cdef inline bint _is_folded(tg_node *node) noexcept:
             or node.op == TG_OP_MUL_CONST or node.op == TG_OP_MUL_INT_CONST)
 
 
-cdef object _binary(uint8_t op, Value a, object other):
+cdef object _binary(int op, Value a, object other):
     cdef double c
     cdef int kind
     _check(a)
