@@ -75,7 +75,8 @@ static inline int tg_pow_value(double x, double e, double *out)
 
 /* micrograd: d/dx x**e = e * x**(e-1). Where that power raises in Python,
  * *deferred gets the error, which backward raises if it reaches the node
- * (micrograd computes it in backward). */
+ * (micrograd computes it in backward). The node has one parent: local[1]
+ * keeps the exponent, for its _op name ('**2'). */
 static inline int tg_pow_const(double x, double e, double *out, double local[2], int *deferred)
 {
     int status = tg_pow_value(x, e, out);
@@ -84,7 +85,7 @@ static inline int tg_pow_const(double x, double e, double *out, double local[2],
     double power = 0.0;
     *deferred = tg_pow_value(x, e - 1.0, &power);
     local[0] = *deferred != TG_OK ? INFINITY : e * power;
-    local[1] = 0.0;
+    local[1] = e;
     return TG_OK;
 }
 

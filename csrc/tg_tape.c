@@ -3,9 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tg_tape_init(tg_tape *tape)
+/* Slack of the collection thresholds: a small tape is not collected at all. */
+#define TG_COLLECT_SLACK 16
+
+static void schedule_collection(tg_tape *tape)
 {
-    memset(tape, 0, sizeof *tape);
+    tape->collect_at = 2 * tape->nsegments + TG_COLLECT_SLACK;
+    tape->collect_leaves_at = 2 * tape->nleaf_segments + TG_COLLECT_SLACK;
 }
 
 static tg_segment *append_segment(tg_tape *tape, tg_segment **tail, size_t *count)
@@ -30,17 +34,30 @@ static tg_segment *append_segment(tg_tape *tape, tg_segment **tail, size_t *coun
         (*tail)->next = segment;
     *tail = segment;
     ++*count;
+    if (tape->nsegments >= tape->collect_at || tape->nleaf_segments >= tape->collect_leaves_at)
+        tape->collect_due = 1;   /* not now: the op being recorded holds unrooted nodes */
     return segment;
 }
 
-tg_segment *tg_segment_new(tg_tape *tape)
+int tg_tape_init(tg_tape *tape)
 {
-    return append_segment(tape, &tape->tail, &tape->nsegments);
+    memset(tape, 0, sizeof *tape);
+    schedule_collection(tape);
+    if (append_segment(tape, &tape->tail, &tape->nsegments) == NULL)
+        return TG_ERR_NOMEM;
+    if (append_segment(tape, &tape->leaf_tail, &tape->nleaf_segments) == NULL) {
+        free(tape->tail);
+        memset(tape, 0, sizeof *tape);
+        return TG_ERR_NOMEM;
+    }
+    return TG_OK;
 }
 
-tg_segment *tg_leaf_segment_new(tg_tape *tape)
+tg_node *tg_tape_push_to_new_segment(tg_tape *tape)
 {
-    return append_segment(tape, &tape->leaf_tail, &tape->nleaf_segments);
+    if (append_segment(tape, &tape->tail, &tape->nsegments) == NULL)
+        return NULL;
+    return tg_tape_push(tape);
 }
 
 static void unlink_segment(tg_segment **tail, size_t *count, tg_segment *segment)
@@ -96,8 +113,12 @@ static tg_node *take_slot(tg_segment *segment)
 tg_node *tg_tape_push_leaf(tg_tape *tape)
 {
     tg_node *node = tape->free_leaves;
-    if (node == NULL)
-        return take_slot(tape->leaf_tail);
+    if (node == NULL) {
+        node = take_slot(tape->leaf_tail);
+        if (node == NULL && append_segment(tape, &tape->leaf_tail, &tape->nleaf_segments) != NULL)
+            node = take_slot(tape->leaf_tail);
+        return node;
+    }
     tape->free_leaves = node->up.parent[0];
     uint16_t index = node->index;
     memset(node, 0, sizeof *node);
@@ -224,6 +245,8 @@ size_t tg_tape_reclaim(tg_tape *tape)
     }
     clear_live(tape->tail);
     clear_live(tape->leaf_tail);
+    tape->collect_due = 0;
+    schedule_collection(tape);
     return freed;
 }
 

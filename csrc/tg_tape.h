@@ -34,7 +34,8 @@ enum tg_status {
     TG_ERR_NOMEM = -1,
     TG_ERR_DOMAIN = -2,   /* math domain error: Python's ValueError */
     TG_ERR_RANGE = -3,    /* result overflows: Python's OverflowError */
-    TG_ERR_ZERODIV = -4   /* 0.0 to a negative power: ZeroDivisionError */
+    TG_ERR_ZERODIV = -4,  /* 0.0 to a negative power: ZeroDivisionError */
+    TG_ERR_INT_RANGE = -5 /* an int result (micrograd's) beyond a double: OverflowError */
 };
 
 /* node flags */
@@ -98,6 +99,13 @@ typedef struct tg_tape {
     uint32_t active_sweeps;       /* no collection while a sweep walks the tape */
     tg_segment *spare;            /* freed segments kept for the next ones, linked through prev */
     size_t nspare;
+    /* A collection is due once either list has grown to twice what survived
+     * the last one, plus slack, so that collections cost O(1) per node. The
+     * tape only raises collect_due; its owner collects at a safe point (and
+     * may raise it for reasons of its own). */
+    size_t collect_at;
+    size_t collect_leaves_at;
+    int collect_due;
 } tg_tape;
 
 /* At most this many freed segments are kept for reuse: a training loop frees
@@ -105,8 +113,9 @@ typedef struct tg_tape {
  * page. */
 #define TG_SPARE_SEGMENTS 16
 
-/* An empty tape. */
-void tg_tape_init(tg_tape *tape);
+/* A tape with one empty segment in each list. TG_ERR_NOMEM when they cannot be
+ * allocated (the tape is then empty and holds nothing). */
+int tg_tape_init(tg_tape *tape);
 
 /* op of a free leaf slot */
 #define TG_FREE_SLOT 0xFFu
@@ -123,25 +132,26 @@ typedef struct tg_sweep {
     int cleanup;                  /* after an error: only clear marks */
 } tg_sweep;
 
-/* Appends a new empty segment of operations, or of leaves. NULL when out of memory. */
-tg_segment *tg_segment_new(tg_tape *tape);
-tg_segment *tg_leaf_segment_new(tg_tape *tape);
+/* tg_tape_push once the tail segment is full: a new segment of operations and
+ * its first node. NULL when out of memory. */
+tg_node *tg_tape_push_to_new_segment(tg_tape *tape);
 
-/* A cleared node for an operation, at the end of the tape; NULL when the
- * tail segment is full (or there is none). Inline: every recorded operation
- * takes this path. */
+/* A cleared node for an operation, at the end of the tape, in a new segment
+ * when the tail is full; NULL only when out of memory. Inline: every recorded
+ * operation takes this path. */
 static inline tg_node *tg_tape_push(tg_tape *tape)
 {
     tg_segment *segment = tape->tail;
     if (segment == NULL || segment->count >= TG_SEGMENT_CAPACITY)
-        return NULL;
+        return tg_tape_push_to_new_segment(tape);
     tg_node *node = &segment->nodes[segment->count];
     memset(node, 0, sizeof *node);
     node->index = (uint16_t)segment->count++;
     return node;
 }
 
-/* A cleared leaf slot, reused or new; NULL when a leaf segment is needed. */
+/* A cleared leaf slot, reused or new (in a new segment when every one is
+ * taken); NULL only when out of memory. */
 tg_node *tg_tape_push_leaf(tg_tape *tape);
 
 /* A collection in two steps, so the caller can look at what is live in between
@@ -149,7 +159,8 @@ tg_node *tg_tape_push_leaf(tg_tape *tape);
  * node reachable from a node with a handle (TG_WEAK_HANDLE excepted).
  * tg_tape_reclaim frees the segments, but the tails, with no live node, frees
  * the dead leaf slots for reuse, and clears TG_LIVE; it returns the number of
- * segments freed. Neither may run while a sweep does. */
+ * segments freed, and sets when the next collection is due. Neither may run
+ * while a sweep does. */
 void tg_tape_mark(tg_tape *tape);
 size_t tg_tape_reclaim(tg_tape *tape);
 

@@ -1,7 +1,9 @@
 """The tape stays bounded in a training loop, deep graphs need no recursion,
 and what no handle reaches is freed."""
 import random
+import subprocess
 import sys
+import textwrap
 import weakref
 
 import pytest
@@ -16,6 +18,37 @@ def segments():
 
 def test_a_node_is_64_bytes():
     assert tape_stats()["node_bytes"] <= 64
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+def test_a_tape_that_cannot_grow_raises_memory_error_and_records_on_once_freed():
+    # in a child process whose address space is capped 64 MiB above what it uses
+    program = textwrap.dedent("""
+        import resource
+        from tapegrad import Value
+        from tapegrad._engine import collect
+        with open("/proc/self/statm") as f:
+            limit = int(f.read().split()[0]) * resource.getpagesize() + 64 * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        x = Value(1.0)
+        acc = x
+        try:
+            while True:
+                acc = acc * 1.0 + x
+        except MemoryError as error:
+            print(error)
+        acc = None
+        collect()
+        y = x * 2.0 + 1.0
+        y.backward()
+        print(y.data, x.grad)
+    """)
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    error, result = run.stdout.splitlines()
+    assert error.startswith("tapegrad: out of memory in ")
+    assert result == "3.0 2.0"
 
 
 def test_a_training_loop_runs_in_a_bounded_tape():

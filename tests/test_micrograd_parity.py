@@ -256,13 +256,14 @@ def test_demo_losses_and_parameters_follow_micrograd():
     X2, y2 = demo.moons()
     theirs = micrograd_nn.MLP(2, [16, 16, 1])
     assert [p.data for p in ours.parameters()] == [p.data for p in theirs.parameters()]
-    our_losses = demo.train(ours, X, y, Value, steps)
-    def collect_now_and_then(k, *_):
-        if k % 10 == 9:
-            gc.collect()
+    our_losses = [demo.sgd_step(ours, X, y, Value, k)[0] for k in range(steps)]
+    their_losses = []
     gc.disable()
     try:
-        their_losses = demo.train(theirs, X2, y2, MValue, steps, collect_now_and_then)
+        for k in range(steps):
+            their_losses.append(demo.sgd_step(theirs, X2, y2, MValue, k)[0])
+            if k % 10 == 9:
+                gc.collect()
     finally:
         gc.enable()
     for a, b in zip(our_losses, their_losses):

@@ -8,10 +8,9 @@ cdef dict _kept = {}
 
 
 cdef inline void _keep(tg_node *node, _NodeData data) except *:
-    global _collect_due
     _kept[<size_t>node] = data
     if <size_t>len(_kept) >= _collect_kept_at:
-        _collect_due = True
+        _tape.collect_due = 1
 
 
 @cython.final
@@ -109,7 +108,7 @@ cdef Py_ssize_t _collect() except -1:
 
 
 cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
-    global _collect_due, _collecting, _collect_at, _collect_leaves_at, _collect_kept_at
+    global _collecting, _collect_kept_at
     global _sweep_owner
     cdef size_t freed
     cdef _NodeData data
@@ -120,9 +119,9 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
         return 0
     # The sweep lock keeps sweeps off the tape while this walks it.
     if not PyThread_acquire_lock(_sweep_lock, NOWAIT_LOCK):
-        _collect_due = True
+        _tape.collect_due = 1
         return 0
-    _collect_due = False
+    _tape.collect_due = 0
     _collecting = True
     _sweep_owner = PyThread_get_thread_ident()
     gc_was_enabled = gc.isenabled()
@@ -149,15 +148,13 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
                 handle.attrs = NULL
                 tg_node_set_handle(node, NULL)
             dropped.append(data)
-        freed = tg_tape_reclaim(&_tape)
+        freed = tg_tape_reclaim(&_tape)   # and says when the next collection is due
     finally:
         _collecting = False
         _sweep_owner = 0
         PyThread_release_lock(_sweep_lock)
         if gc_was_enabled:
             gc.enable()
-    _collect_at = 2 * _tape.nsegments + 16
-    _collect_leaves_at = 2 * _tape.nleaf_segments + 16
     _collect_kept_at = 2 * len(_kept) + 1024
     ndropped[0] = len(dropped)
     dropped = None    # now the tape is whole: finalizers may record new nodes

@@ -22,10 +22,21 @@ from cpython.pythread cimport (
     PyThread_release_lock, PyThread_get_thread_ident, WAIT_LOCK, NOWAIT_LOCK,
 )
 from libc.stdint cimport uint8_t, uint32_t
-from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 
-from tapegrad._tape cimport *
+from tapegrad._tape cimport (
+    TG_SEGMENT_CAPACITY, TG_OK, TG_ERR_NOMEM, TG_ERR_DOMAIN, TG_ERR_RANGE, TG_ERR_ZERODIV,
+    TG_ERR_INT_RANGE, TG_CUSTOM, TG_HAS_CLOSURE, TG_INT_DATA, TG_LIVE, TG_WEAK_HANDLE,
+    TG_LOCAL_ZERODIV, TG_LOCAL_RANGE, TG_FREE_SLOT,
+    tg_node, tg_segment, tg_tape, tg_sweep,
+    tg_tape_init, tg_tape_push, tg_tape_push_leaf, tg_tape_mark, tg_tape_reclaim,
+    tg_tape_release_spares, tg_node_parent, tg_node_set_handle, tg_node_set_parents,
+    tg_sweep_begin, tg_sweep_run,
+    TG_OP_COUNT, TG_OP_ADD, TG_OP_MUL, TG_OP_ADD_CONST, TG_OP_ADD_INT_CONST, TG_OP_MUL_CONST,
+    TG_OP_MUL_INT_CONST, TG_OP_POW_CONST, TG_OP_POW_INT, TG_OP_POW, TG_OP_RELU, TG_OP_TANH,
+    TG_OP_EXP, TG_OP_LOG, TG_OP_SIGMOID, TG_OP_CUSTOM,
+    tg_op_name, tg_pow_value, tg_record,
+)
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
@@ -44,14 +55,12 @@ import numbers
 # ---------------------------------------------------------------- the tape
 
 cdef tg_tape _tape
-tg_tape_init(&_tape)
+if tg_tape_init(&_tape) != TG_OK:
+    raise MemoryError("tapegrad: cannot allocate the tape")
 
-# Collect when either list of segments has grown to twice what survived the
-# last collection, plus slack, so collections cost O(1) per node.
-cdef size_t _collect_at = 16
-cdef size_t _collect_leaves_at = 16
-cdef size_t _collect_kept_at = 1024    # and when the tape keeps that much Python data
-cdef bint _collect_due = False
+# The tape says when it has grown enough to collect (_tape.collect_due); so
+# does the Python data it keeps, at this much.
+cdef size_t _collect_kept_at = 1024
 cdef bint _collecting = False
 # Sweeps and collections take this lock, one at a time; the owner is the thread that holds it.
 cdef PyThread_type_lock _sweep_lock = PyThread_allocate_lock()
@@ -61,37 +70,19 @@ cdef unsigned long _sweep_owner = 0
 _OP_NAMES = [(<bytes>tg_op_name(op)).decode() for op in range(TG_OP_COUNT)]
 
 
-cdef inline void _schedule_collection_if_grown() noexcept:
-    global _collect_due
-    if _tape.nsegments >= _collect_at or _tape.nleaf_segments >= _collect_leaves_at:
-        # not now: the op being recorded holds nodes that no handle roots yet
-        _collect_due = True
-
-
 cdef inline tg_node *_push() except NULL:
     """A new node for an operation, at the end of the tape."""
     cdef tg_node *node = tg_tape_push(&_tape)
     if node is NULL:
-        node = _push_to_new_segment()
-    return node
-
-
-cdef tg_node *_push_to_new_segment() except NULL:
-    """_push once the tail segment is full: out of line, as it is rare."""
-    if tg_segment_new(&_tape) is NULL:
         raise MemoryError("tapegrad: cannot allocate a tape segment")
-    _schedule_collection_if_grown()
-    return tg_tape_push(&_tape)
+    return node
 
 
 cdef inline tg_node *_push_leaf() except NULL:
     """A new leaf node, in a reused slot where one is free."""
     cdef tg_node *node = tg_tape_push_leaf(&_tape)
     if node is NULL:
-        if tg_leaf_segment_new(&_tape) is NULL:
-            raise MemoryError("tapegrad: cannot allocate a tape segment")
-        _schedule_collection_if_grown()
-        node = tg_tape_push_leaf(&_tape)
+        raise MemoryError("tapegrad: cannot allocate a tape segment")
     return node
 
 
@@ -156,6 +147,9 @@ cdef int _raise(int status, str what) except -1:
         raise OverflowError(f"math range error: {what} overflows a float")
     if status == TG_ERR_ZERODIV:
         raise ZeroDivisionError(f"0.0 cannot be raised to a negative power: {what}")
+    if status == TG_ERR_INT_RANGE:
+        raise OverflowError(f"integer result too large for a float: {what} (tapegrad holds "
+                            "micrograd's ints as doubles)")
     if status == TG_ERR_NOMEM:
         raise MemoryError(f"tapegrad: out of memory in {what}")
     raise SystemError(f"tapegrad: unknown status {status} in {what}")
@@ -177,7 +171,7 @@ cdef inline Value _new_handle(tg_node *node):
     PyObject_GC_UnTrack(v)     # it holds no Python object until it gets data
     v.node = node
     tg_node_set_handle(node, <void *>v)
-    if _collect_due:
+    if _tape.collect_due:
         _collect()
     return v
 
@@ -224,58 +218,55 @@ cdef inline tg_node *_constant(double x, bint is_int) except NULL:
     return node
 
 
-cdef inline tg_node *_record_node(uint8_t op, double data, const double *local, uint32_t nparents,
-                                  tg_node *a, tg_node *b) except NULL:
-    cdef tg_node *node = _push()
-    node.data = data
-    node.local[0] = local[0]
-    node.local[1] = local[1]
-    node.op = op
-    node.nparents = nparents
-    node.up.parent[0] = a
-    node.up.parent[1] = b
+cdef inline bint _int_result(int op, tg_node *a, tg_node *b, double y) noexcept:
+    """Whether micrograd's result of op is a Python int: int op int stays an
+    int, and so does relu's 0 (y: the number of a folded op or an exponent)."""
+    cdef bint a_int = a.flags & TG_INT_DATA
+    if op == TG_OP_ADD or op == TG_OP_MUL:
+        return a_int and b.flags & TG_INT_DATA
+    if op == TG_OP_ADD_INT_CONST or op == TG_OP_MUL_INT_CONST:
+        return a_int
+    if op == TG_OP_POW_INT:
+        return a_int and y >= 0
+    if op == TG_OP_POW:
+        return a_int and b.flags & TG_INT_DATA and b.data >= 0
+    if op == TG_OP_RELU:
+        return a.data < 0 or a_int
+    return False
+
+
+cdef inline tg_node *_record(int op, tg_node *a, tg_node *b, double y) except NULL:
+    """Records op of a and b (or of a and the number y: see tg_record), or
+    raises what Python's float would, recording nothing."""
+    cdef tg_node *node = NULL
+    cdef int status = tg_record(&_tape, op, a, b, y, _int_result(op, a, b, y), &node)
+    if status != TG_OK:
+        _raise_unrecorded(status, op, a, b, y)
     return node
 
 
-cdef inline int _check_int_result(bint is_int, double out) except -1:
-    if is_int and not isfinite(out):
-        raise OverflowError("integer result too large for a float: tapegrad holds "
-                            "micrograd's ints as doubles")
-    return 0
+cdef int _raise_unrecorded(int status, int op, tg_node *a, tg_node *b, double y) except -1:
+    """The error of a tg_record that failed: out of line, as it is rare."""
+    name = _OP_NAMES[op]
+    if name in ('+', '*', '**'):
+        other = b.data if b is not NULL else y
+        return _raise(status, f"{a.data!r} {name} {other!r}")
+    return _raise(status, f"{name}({a.data!r})")
 
 
-cdef inline tg_node *_binary_node(uint8_t op, tg_node *a, tg_node *b) except NULL:
-    """a + b or a * b of two Values. Records nothing if it raises."""
-    cdef double out
-    cdef double[2] local = [0.0, 0.0]
-    cdef bint is_int = a.flags & b.flags & TG_INT_DATA
-    # the op's own forward, not tg_op_forward's switch, which the compiler does not inline
-    if op == TG_OP_ADD:
-        tg_add(a.data, b.data, &out, local)
-    else:
-        tg_mul(a.data, b.data, &out, local)
-    _check_int_result(is_int, out)
-    cdef tg_node *node = _record_node(op, out, local, 2, a, b)
-    _mark_int(node, is_int)
-    return node
+cdef inline tg_node *_binary_node(int op, tg_node *a, tg_node *b) except NULL:
+    """a + b or a * b of two Values."""
+    return _record(op, a, b, 0.0)
 
 
-cdef inline tg_node *_const_node(uint8_t op, tg_node *a, double c, bint c_is_int) except NULL:
+cdef inline tg_node *_const_node(int op, tg_node *a, double c, bint c_is_int) except NULL:
     """a + c or a * c for a Python number c, folded into one node: micrograd's
     Value(c) leaf is made only if someone asks for it (_prev)."""
-    cdef double out
-    cdef double[2] local = [0.0, 0.0]
-    cdef bint is_int = a.flags & TG_INT_DATA and c_is_int
     if op == TG_OP_ADD:
         op = TG_OP_ADD_INT_CONST if c_is_int else TG_OP_ADD_CONST
-        tg_add_const(a.data, c, &out, local)
     else:
         op = TG_OP_MUL_INT_CONST if c_is_int else TG_OP_MUL_CONST
-        tg_mul_const(a.data, c, &out, local)
-    _check_int_result(is_int, out)
-    cdef tg_node *node = _record_node(op, out, local, 1, a, NULL)
-    _mark_int(node, is_int)
-    return node
+    return _record(op, a, NULL, c)
 
 
 cdef int _unfold(tg_node *node) except -1:
@@ -304,7 +295,7 @@ cdef inline bint _is_folded(tg_node *node) noexcept:
             or node.op == TG_OP_MUL_CONST or node.op == TG_OP_MUL_INT_CONST)
 
 
-cdef object _binary(uint8_t op, Value a, object other):
+cdef object _binary(int op, Value a, object other):
     cdef double c
     cdef int kind
     _check(a)
@@ -325,73 +316,26 @@ cdef inline object _mul(Value a, object other):
     return _binary(TG_OP_MUL, a, other)
 
 
-cdef inline void _defer(tg_node *node, int deferred) noexcept:
-    if deferred == TG_ERR_ZERODIV:
-        node.flags |= TG_LOCAL_ZERODIV
-    elif deferred != TG_OK:
-        node.flags |= TG_LOCAL_RANGE
-
-
 cdef Value _pow_const(Value a, double e, bint int_exponent):
     """a ** e for a number e: '**2' or '**2.5', as micrograd's f'**{other}'."""
-    cdef double out = 0.0
-    cdef double[2] local = [0.0, 0.0]
-    cdef int status, deferred = TG_OK
-    cdef uint8_t op = TG_OP_POW_INT if int_exponent else TG_OP_POW_CONST
-    cdef tg_node *node
     _check(a)
-    status = tg_op_forward(op, a.node.data, e, &out, local, &deferred)
-    if status != TG_OK:
-        _raise(status, f"{a.node.data!r} ** {e!r}")
-    node = _record_node(op, out, local, 1, a.node, NULL)
-    node.local[1] = e  # for its name
-    _mark_int(node, a.node.flags & TG_INT_DATA and int_exponent and e >= 0)
-    _defer(node, deferred)
-    return _new_handle(node)
+    return _new_handle(_record(TG_OP_POW_INT if int_exponent else TG_OP_POW_CONST,
+                               a.node, NULL, e))
 
 
 cdef Value _pow(Value a, Value b):
-    cdef double out = 0.0
-    cdef double[2] local = [0.0, 0.0]
-    cdef int status, deferred = TG_OK
-    cdef tg_node *node
     _check(a)
     _check(b)
-    status = tg_op_forward(TG_OP_POW, a.node.data, b.node.data, &out, local, &deferred)
-    if status != TG_OK:
-        _raise(status, f"{a.node.data!r} ** {b.node.data!r}")
-    node = _record_node(TG_OP_POW, out, local, 2, a.node, b.node)
-    _mark_int(node, a.node.flags & b.node.flags & TG_INT_DATA and b.node.data >= 0)
-    _defer(node, deferred)
-    return _new_handle(node)
+    return _new_handle(_record(TG_OP_POW, a.node, b.node, 0.0))
 
 
 cdef inline tg_node *_relu_node(tg_node *a) except NULL:
-    cdef double out
-    cdef double[2] local
-    tg_relu(a.data, &out, local)
-    cdef tg_node *node = _record_node(TG_OP_RELU, out, local, 1, a, NULL)
-    # micrograd's relu: the int 0 if x < 0 else x itself
-    _mark_int(node, a.data < 0 or a.flags & TG_INT_DATA)
-    return node
+    return _record(TG_OP_RELU, a, NULL, 0.0)
 
 
-cdef tg_node *_unary_node(uint8_t op, tg_node *a) except NULL:
-    cdef double out = 0.0
-    cdef double[2] local = [0.0, 0.0]
-    cdef int status, deferred
-    cdef double x = a.data
-    if op == TG_OP_RELU:
-        return _relu_node(a)
-    status = tg_op_forward(op, x, 0.0, &out, local, &deferred)
-    if status != TG_OK:
-        _raise(status, f"{_OP_NAMES[op]}({x!r})")
-    return _record_node(op, out, local, 1, a, NULL)
-
-
-cdef Value _unary(Value a, uint8_t op):
+cdef Value _unary(Value a, int op):
     _check(a)
-    return _new_handle(_unary_node(op, a.node))
+    return _new_handle(_record(op, a.node, NULL, 0.0))
 
 
 include "_neurons.pxi"
@@ -818,7 +762,3 @@ def _rebuild(data, grad, label):
     v = Value(data, label=label)
     v.grad = grad
     return v
-
-
-if tg_segment_new(&_tape) is NULL or tg_leaf_segment_new(&_tape) is NULL:
-    raise MemoryError("tapegrad: cannot allocate the tape")

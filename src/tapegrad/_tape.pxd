@@ -10,6 +10,7 @@ cdef extern from "tg_tape.h" nogil:
         TG_ERR_DOMAIN
         TG_ERR_RANGE
         TG_ERR_ZERODIV
+        TG_ERR_INT_RANGE
         TG_MARK
         TG_CUSTOM
         TG_HAS_CLOSURE
@@ -49,6 +50,9 @@ cdef extern from "tg_tape.h" nogil:
         uint32_t active_sweeps
         tg_segment *spare
         size_t nspare
+        size_t collect_at
+        size_t collect_leaves_at
+        int collect_due
 
     enum:
         TG_FREE_SLOT
@@ -57,10 +61,8 @@ cdef extern from "tg_tape.h" nogil:
         size_t pending
         int cleanup
 
-    void tg_tape_init(tg_tape *tape)
+    int tg_tape_init(tg_tape *tape)
     void tg_tape_release_spares(tg_tape *tape)
-    tg_segment *tg_segment_new(tg_tape *tape)
-    tg_segment *tg_leaf_segment_new(tg_tape *tape)
     tg_node *tg_tape_push(tg_tape *tape)
     tg_node *tg_tape_push_leaf(tg_tape *tape)
     void tg_tape_mark(tg_tape *tape)
@@ -77,7 +79,6 @@ cdef extern from "tg_tape.h" nogil:
 cdef extern from "tg_ops.h" nogil:
     enum:
         TG_OP_COUNT
-        TG_OP_LEAF
         TG_OP_ADD
         TG_OP_MUL
         TG_OP_ADD_CONST
@@ -94,12 +95,10 @@ cdef extern from "tg_ops.h" nogil:
         TG_OP_SIGMOID
         TG_OP_CUSTOM
 
-    int tg_add(double a, double b, double *out, double *local)
-    int tg_mul(double a, double b, double *out, double *local)
-    int tg_add_const(double a, double c, double *out, double *local)
-    int tg_mul_const(double a, double c, double *out, double *local)
-    int tg_relu(double x, double *out, double *local)
-
     const char *tg_op_name(int op)
-    int tg_op_forward(int op, double x, double y, double *out, double *local, int *deferred)
     int tg_pow_value(double x, double e, double *out)
+
+
+cdef extern from "tg_record.h" nogil:
+    int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y, int is_int,
+                  tg_node **out)

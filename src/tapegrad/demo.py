@@ -61,20 +61,6 @@ def sgd_step(model, X, y, Value, k):
     return total_loss.data, accuracy
 
 
-def train(model, X, y, Value, steps=100, report=None):
-    """Runs the steps; calls report(step, loss, accuracy, seconds) after each
-    one and returns the list of losses."""
-    losses = []
-    for k in range(steps):
-        start = time.perf_counter()
-        loss, accuracy = sgd_step(model, X, y, Value, k)
-        seconds = time.perf_counter() - start
-        losses.append(loss)
-        if report is not None:
-            report(k, loss, accuracy, seconds)
-    return losses
-
-
 def _progress(iterable, description, quiet):
     """A tqdm progress bar on stderr (a plain iterator when tqdm is missing or quiet)."""
     if quiet:
