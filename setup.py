@@ -5,6 +5,7 @@ import os
 
 import Cython
 from Cython.Build import cythonize
+from Cython.Build.Dependencies import create_dependency_tree
 from setuptools import Extension, setup
 
 debug = os.environ.get("TAPEGRAD_DEBUG") == "1"
@@ -44,16 +45,20 @@ compiler_directives = {"language_level": "3", "embedsignature": True,
 annotate = os.environ.get("TAPEGRAD_ANNOTATE") == "1"
 
 
-def cython_inputs_fingerprint():
-    """A hash of what the build depends on beyond the sources' timestamps: our
-    .pyx/.pxd/.pxi, Cython's version and directives, and the C flags (so switching
-    TAPEGRAD_DEBUG or CFLAGS regenerates the .c, which makes the compiler run again)."""
+def cython_inputs_fingerprint(pyx):
+    """A hash of what a module's C depends on beyond timestamps: the .pyx and every
+    .pxd/.pxi it reaches (Cython's own dependency tree), Cython's version and
+    directives, and the C flags (so switching TAPEGRAD_DEBUG or CFLAGS regenerates the
+    .c, which makes the compiler run again)."""
     flavour = (Cython.__version__, sorted(compiler_directives.items()), debug,
                os.environ.get("CFLAGS", ""))
     digest = hashlib.sha256(repr(flavour).encode())
-    for path in sorted(glob.glob("src/tapegrad/**/*.px[dix]", recursive=True)):
-        with open(path, "rb") as source:
-            digest.update(path.encode() + b"\0" + source.read())
+    ours = os.path.abspath("src")
+    inputs = create_dependency_tree(cython_include_dirs=["src"]).all_dependencies(pyx)
+    for path in sorted(os.path.abspath(p) for p in inputs):
+        if path.startswith(ours):
+            with open(path, "rb") as source:
+                digest.update(os.path.relpath(path).encode() + b"\0" + source.read())
     return digest.hexdigest()
 
 
@@ -66,15 +71,16 @@ def cythonize_changed(extensions):
     second install of the same tree (the README's test command after its demo command)
     reuse the first one's build.
     """
-    fingerprint = cython_inputs_fingerprint()
     stamp_dir = os.path.join("build", "cython-inputs")
     reused, stale = [], []
+    fingerprints = {}
     for ext in extensions:
         generated = ext.sources[0][: -len(".pyx")] + ".c"
         stamp = os.path.join(stamp_dir, ext.name)
+        fingerprints[ext.name] = cython_inputs_fingerprint(ext.sources[0])
         if not annotate and os.path.exists(generated) and os.path.exists(stamp):
             with open(stamp) as recorded:
-                if recorded.read() == fingerprint:
+                if recorded.read() == fingerprints[ext.name]:
                     ext.sources[0] = generated
                     reused.append(ext)
                     continue
@@ -87,7 +93,7 @@ def cythonize_changed(extensions):
     os.makedirs(stamp_dir, exist_ok=True)
     for ext in stale:
         with open(os.path.join(stamp_dir, ext.name), "w") as stamp:
-            stamp.write(fingerprint)
+            stamp.write(fingerprints[ext.name])
     return reused + built
 
 
