@@ -141,12 +141,11 @@ cdef int _as_other_number(object x, double *out) except -1:
 
 
 cdef inline void _mark_int(tg_node *node, bint is_int) noexcept:
-    """micrograd holds Python ints where its inputs are ints: int op int stays
-    an int, and a Python int has no negative zero."""
+    """micrograd holds Python ints where its inputs are ints (which ops keep
+    them: tg_int_result), and a Python int has no negative zero."""
     if is_int:
         node.flags |= TG_INT_DATA
-        if node.data == 0.0:
-            node.data = 0.0
+        node.data = tg_int_value(node.data)
 
 
 cdef int _raise(int status, str what) except -1:
@@ -165,6 +164,8 @@ cdef inline int _check(Value v) except -1:
     if v.node is NULL:
         raise ValueError("this Value has no node: it was made by Value.__new__ and never "
                          "initialised, or its graph was freed with the closure that held it")
+    if _npending and v.node.nparents and tg_node_segment(v.node).replays:
+        _observe(v.node)    # tapegrad.compile: a replay may have left it stale
     return 0
 
 
@@ -248,7 +249,8 @@ cdef inline tg_node *_binary_node(uint8_t op, tg_node *a, tg_node *b) except NUL
     """a + b or a * b of two Values. Records nothing if it raises."""
     cdef double out
     cdef double[2] local = [0.0, 0.0]
-    cdef bint is_int = a.flags & b.flags & TG_INT_DATA
+    cdef bint is_int = tg_int_result(op, a.flags & TG_INT_DATA, b.flags & TG_INT_DATA,
+                                     a.data, b.data)
     # the op's own forward, not tg_op_forward's switch, which the compiler does not inline
     if op == TG_OP_ADD:
         tg_add(a.data, b.data, &out, local)
@@ -265,13 +267,14 @@ cdef inline tg_node *_const_node(uint8_t op, tg_node *a, double c, bint c_is_int
     Value(c) leaf is made only if someone asks for it (_prev)."""
     cdef double out
     cdef double[2] local = [0.0, 0.0]
-    cdef bint is_int = a.flags & TG_INT_DATA and c_is_int
+    cdef bint is_int
     if op == TG_OP_ADD:
         op = TG_OP_ADD_INT_CONST if c_is_int else TG_OP_ADD_CONST
         tg_add_const(a.data, c, &out, local)
     else:
         op = TG_OP_MUL_INT_CONST if c_is_int else TG_OP_MUL_CONST
         tg_mul_const(a.data, c, &out, local)
+    is_int = tg_int_result(op, a.flags & TG_INT_DATA, 0, a.data, c)
     _check_int_result(is_int, out)
     cdef tg_node *node = _record_node(op, out, local, 1, a, NULL)
     _mark_int(node, is_int)
@@ -282,6 +285,7 @@ cdef int _unfold(tg_node *node) except -1:
     """Gives a folded constant the leaf micrograd made for it, with the
     gradient micrograd would have given it, and makes the node a plain two
     parent '+' or '*' onto it."""
+    _before_unfold()   # tapegrad.compile: the node changes shape
     cdef uint8_t op = node.op
     cdef bint added = op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
     cdef double c = node.local[1] if added else node.local[0]
@@ -345,7 +349,7 @@ cdef Value _pow_const(Value a, double e, bint int_exponent):
         _raise(status, f"{a.node.data!r} ** {e!r}")
     node = _record_node(op, out, local, 1, a.node, NULL)
     node.local[1] = e  # for its name
-    _mark_int(node, a.node.flags & TG_INT_DATA and int_exponent and e >= 0)
+    _mark_int(node, tg_int_result(op, a.node.flags & TG_INT_DATA, 0, a.node.data, e))
     _defer(node, deferred)
     return _new_handle(node)
 
@@ -361,7 +365,8 @@ cdef Value _pow(Value a, Value b):
     if status != TG_OK:
         _raise(status, f"{a.node.data!r} ** {b.node.data!r}")
     node = _record_node(TG_OP_POW, out, local, 2, a.node, b.node)
-    _mark_int(node, a.node.flags & b.node.flags & TG_INT_DATA and b.node.data >= 0)
+    _mark_int(node, tg_int_result(TG_OP_POW, a.node.flags & TG_INT_DATA,
+                                  b.node.flags & TG_INT_DATA, a.node.data, b.node.data))
     _defer(node, deferred)
     return _new_handle(node)
 
@@ -372,7 +377,7 @@ cdef inline tg_node *_relu_node(tg_node *a) except NULL:
     tg_relu(a.data, &out, local)
     cdef tg_node *node = _record_node(TG_OP_RELU, out, local, 1, a, NULL)
     # micrograd's relu: the int 0 if x < 0 else x itself
-    _mark_int(node, a.data < 0 or a.flags & TG_INT_DATA)
+    _mark_int(node, tg_int_result(TG_OP_RELU, a.flags & TG_INT_DATA, 0, a.data, 0.0))
     return node
 
 
@@ -438,6 +443,8 @@ cdef int _sweep(tg_node *root) except -1:
     cdef _NodeData data
     _enter_sweep()
     try:
+        if _npending:
+            _flush_all()    # tapegrad.compile: the sweep may reach stale nodes
         root.grad = 1.0
         tg_sweep_begin(&sweep, &_tape, root)
         while True:
@@ -680,13 +687,16 @@ cdef class Value:
             _raise_local(node)
         if node.flags & TG_CUSTOM:
             return
+        if _npending:
+            _flush_all()    # tapegrad.compile: the parents may be stale
         for k in range(node.nparents):
             node.up.parent[k].grad += node.local[k] * node.grad
 
     def backward(self):
         """Sets this grad to 1 and accumulates into every node it depends on."""
         _check(self)
-        _sweep(self.node)
+        if not (_npending and _backward_replayed(self.node)):
+            _sweep(self.node)
 
     # -- operations
 
@@ -786,6 +796,7 @@ cdef class Value:
     def __repr__(self):
         if self.node is NULL:
             return "Value(<uninitialised>)"
+        _check(self)
         return f"Value(data={self.node.data}, grad={self.node.grad})"
 
 

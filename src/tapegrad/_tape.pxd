@@ -38,6 +38,7 @@ cdef extern from "tg_tape.h" nogil:
         tg_segment *next
         uint32_t count
         uint32_t handles
+        uint16_t replays
         tg_node nodes[1]
 
     ctypedef struct tg_tape:
@@ -103,3 +104,5 @@ cdef extern from "tg_ops.h" nogil:
     const char *tg_op_name(int op)
     int tg_op_forward(int op, double x, double y, double *out, double *local, int *deferred)
     int tg_pow_value(double x, double e, double *out)
+    int tg_int_result(int op, int a_int, int b_int, double x, double y)
+    double tg_int_value(double out)

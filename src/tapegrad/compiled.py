@@ -168,15 +168,14 @@ class Compiled:
 
     def _train_step(self, key, args, kwargs):
         """forward, zero_grad, backward, SGD: fused when a recording can replay."""
-        params, lrs = [], []
-        for group in self.optimizer.param_groups:
-            params.extend(group["params"])
-            lrs.extend([float(group["lr"])] * len(group["params"]))
+        groups = self.optimizer.param_groups
         for entry in self._entries:
             # in_use: busy in another thread (a fused step holds no Value of its graph)
             if entry.key == key and entry.single and not entry.recording.in_use():
                 self.replays += 1
-                return entry.recording.step_sgd(params, lrs)
+                return entry.recording.step_sgd(groups)
+        params = [p for group in groups for p in group["params"]]
+        lrs = [float(group["lr"]) for group in groups for _ in group["params"]]
         loss = self._record(key, args, kwargs)
         if not isinstance(loss, Value):
             raise TypeError("compile(optimizer=): the function must return one Value, "
