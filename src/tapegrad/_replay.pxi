@@ -206,7 +206,7 @@ cdef class _Recording:
     cdef tg_program program
     cdef readonly list outputs      # the distinct output Values
     cdef list made                  # those the recording made, which a replay changes
-    cdef size_t handles             # handles into the graph when nobody else held one
+    cdef size_t handles             # handles into the graph when nobody else holds one
     cdef size_t checked             # _new_handles when the graph was last found unheld
     cdef bint busy
     cdef list sgd_params            # step_sgd's parameters, as nodes, slots and lrs below
@@ -258,28 +258,20 @@ cdef class _Recording:
                 made[<size_t>self.program.inputs[i]] = True
         self.made = [v for address, v in wanted.items() if address in made]
         wanted = None
-        self.handles = tg_program_handles(&self.program)
+        # Unheld, the graph has a handle per output it made (self.outputs holds
+        # them). More, and the caller kept a Value of the graph from this very
+        # call: a replay must not change it while it lives.
+        self.handles = len(self.made)
         self.checked = _new_handles
+        if tg_program_handles(&self.program) > self.handles:
+            self.checked -= 1           # in_use counts again at every call
         self.root_slots = {}
         for i in range(self.program.noutput_ops):
             k = self.program.output_ops[i]
             self.root_slots[<size_t>self.program.nodes[k]] = self.program.ninputs + k
         self.leaf_inputs = all(self.program.inputs[i].nparents == 0
                                for i in range(self.program.ninputs))
-        # A handle the caller kept onto a recorded operation (not an output)
-        # sees every replay, as it always has: such a recording is written
-        # back whole, never left stale. Outputs and fresh leaves are written
-        # at each replay anyway.
-        self.eager_write = self.handles > len(self.made) + self._fresh_handles()
         self.unfolds_seen = _unfolds
-
-    cdef size_t _fresh_handles(self):
-        cdef uint32_t i
-        cdef size_t n = 0
-        for i in range(self.program.ninputs):
-            n += self.program.fresh[i] and self.program.inputs[i].handle is not NULL \
-                and <size_t>self.program.inputs[i] not in self.root_slots
-        return n
 
     cdef bint holds(self, tg_node *node):
         """Whether node may be a stale node of this recording."""
