@@ -60,8 +60,14 @@ def compile(loss_fn, optimizer=None):
       than updated), compile a fresh function.
 
     A call never changes a Value the caller still holds: when the outputs of
-    a recording (or a Value taken from its graph, with _prev say) are still
-    referred to, the next call uses another recording, or records a new one.
+    a recording (or a Value taken from its graph, with _prev say, or kept from
+    inside the recorded call) are still referred to, the next call uses
+    another recording, or records a new one.
+
+    A replay writes its outputs, and ``loss.backward()`` on an output runs
+    over the recording's flat arrays in C; the rest of the graph is written
+    into its Values only when something could see it (``_prev``, an eager
+    op or backward that reaches it), so it always reads as eager.
     ``step.recordings`` and ``step.replays`` count what the calls did.
 
     A fused training step
