@@ -343,18 +343,22 @@ cdef class _Recording:
                 self.reach[root] = ops
             reach = ops.data.as_uints
             nreach = len(ops)
-        _enter_sweep()
+        self.busy = True        # a replay in another thread would rewrite the arrays
         try:
-            if not self.pending or self.busy:
-                return False
-            if not self.grads_valid:
-                tg_program_clear_grads(&self.program)
-                self.grads_valid = True
-            with nogil:
-                tg_program_backward(&self.program, root, reach, nreach)
-            _flat_backwards += 1
+            _enter_sweep()
+            try:
+                if not self.pending:    # flushed while this thread waited for the lock
+                    return False
+                if not self.grads_valid:
+                    tg_program_clear_grads(&self.program)
+                    self.grads_valid = True
+                with nogil:
+                    tg_program_backward(&self.program, root, reach, nreach)
+                _flat_backwards += 1
+            finally:
+                _leave_sweep()
         finally:
-            _leave_sweep()
+            self.busy = False
         return True
 
     def __dealloc__(self):
