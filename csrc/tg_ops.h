@@ -218,6 +218,35 @@ static inline int tg_op_forward(int op, double x, double y, double *out, double 
     return TG_ERR_DOMAIN;
 }
 
+/* Whether the result of op stands for a Python int, as micrograd would hold
+ * it: int op int stays an int, int ** int is an int for a non-negative
+ * exponent, and micrograd's relu gives the int 0 for a negative input. x and
+ * y are the operands' data (y: the folded number or exponent), a_int and
+ * b_int whether they stand for ints (b_int: a Value operand only). */
+static inline int tg_int_result(int op, int a_int, int b_int, double x, double y)
+{
+    switch (op) {
+    case TG_OP_ADD: case TG_OP_MUL:
+        return a_int && b_int;
+    case TG_OP_ADD_INT_CONST: case TG_OP_MUL_INT_CONST:
+        return a_int;
+    case TG_OP_POW_INT:
+        return a_int && y >= 0.0;
+    case TG_OP_POW:
+        return a_int && b_int && y >= 0.0;
+    case TG_OP_RELU:
+        return x < 0.0 || a_int;
+    default:
+        return 0;
+    }
+}
+
+/* An int result as Python holds it: a Python int has no negative zero. */
+static inline double tg_int_value(double out)
+{
+    return out == 0.0 ? 0.0 : out;
+}
+
 #ifdef __cplusplus
 }
 #endif

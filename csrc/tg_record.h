@@ -16,8 +16,8 @@ extern "C" {
 
 /* Records op of parent a and either parent b (ADD, MUL, POW) or the number y
  * (b NULL: the constant of a folded op, the exponent of POW_CONST and POW_INT;
- * unused by the one-parent ops). is_int: the result stands for a Python int,
- * by micrograd's rules, which the caller decides from the operands.
+ * unused by the one-parent ops). Whether the result stands for a Python int
+ * is micrograd's rule, tg_int_result, the same the replay uses.
  *
  * On success *out is the new node and the result TG_OK. Otherwise nothing is
  * recorded, and the result is the forward's error (TG_ERR_DOMAIN, _RANGE,
@@ -27,12 +27,15 @@ extern "C" {
  *
  * Inline, so that where op is a constant the compiler drops the op switch. */
 static inline int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y,
-                            int is_int, tg_node **out)
+                            tg_node **out)
 {
+    const double x2 = b != NULL ? b->data : y;
+    const int is_int = tg_int_result(op, a->flags & TG_INT_DATA,
+                                     b != NULL && (b->flags & TG_INT_DATA), a->data, x2);
     double value = 0.0;
     double local[2] = {0.0, 0.0};
     int deferred = TG_OK;
-    int status = tg_op_forward(op, a->data, b != NULL ? b->data : y, &value, local, &deferred);
+    int status = tg_op_forward(op, a->data, x2, &value, local, &deferred);
     if (status != TG_OK)
         return status;
     if (is_int && !isfinite(value))
@@ -40,7 +43,7 @@ static inline int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, doubl
     tg_node *node = tg_tape_push(tape);
     if (node == NULL)
         return TG_ERR_NOMEM;
-    node->data = is_int && value == 0.0 ? 0.0 : value;   /* a Python int has no -0 */
+    node->data = is_int ? tg_int_value(value) : value;
     node->local[0] = local[0];
     node->local[1] = local[1];
     node->up.parent[0] = a;

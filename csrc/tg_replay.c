@@ -155,8 +155,10 @@ static int allocate(tg_program *p)
     p->value = (double *)malloc((nslots > 0 ? nslots : 1) * sizeof *p->value);
     p->flags = (uint8_t *)calloc(nslots > 0 ? nslots : 1, 1);
     p->local = (double *)malloc(2 * nops * sizeof *p->local);
+    p->grad = (double *)calloc(nslots > 0 ? nslots : 1, sizeof *p->grad);
+    p->is_output = (uint8_t *)calloc(nops, 1);
     if (!p->inputs || !p->fresh || !p->nodes || !p->op || !p->a || !p->b || !p->y
-        || !p->value || !p->flags || !p->local)
+        || !p->value || !p->flags || !p->local || !p->grad || !p->is_output)
         return TG_ERR_NOMEM;
     return TG_OK;
 }
@@ -178,6 +180,12 @@ static double folded_number(const tg_node *node)
 static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
                  uint32_t *slot_of, tg_node *const *outputs, uint32_t noutputs, tg_node **bad)
 {
+    size_t nsegments = r->nsegments > 0 ? r->nsegments : 1;
+    p->segments = (tg_segment **)malloc(nsegments * sizeof *p->segments);
+    p->first_index = (uint32_t *)malloc(nsegments * sizeof *p->first_index);
+    p->last_index = (uint32_t *)malloc(nsegments * sizeof *p->last_index);
+    if (p->segments == NULL || p->first_index == NULL || p->last_index == NULL)
+        return TG_ERR_NOMEM;
     for (uint32_t i = 0; i < noutputs; i++) {
         int64_t at = recorded_position(r, outputs[i]);
         if (at >= 0)
@@ -238,6 +246,11 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
                 operand[j] = where >= 0 ? slot_of[where] : map_find(inputs, parent);
             }
             slot_of[at] = p->ninputs + k;
+            if (p->nsegments == 0 || p->segments[p->nsegments - 1] != segment) {
+                p->segments[p->nsegments] = segment;
+                p->first_index[p->nsegments++] = i;
+            }
+            p->last_index[p->nsegments - 1] = i;
             p->nodes[k] = node;
             p->op[k] = node->op;
             p->a[k] = operand[0];
@@ -245,6 +258,18 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             p->y[k] = node->nparents == 2 ? 0.0 : folded_number(node);
             k++;
         }
+    }
+    p->output_ops = (uint32_t *)malloc((noutputs > 0 ? noutputs : 1) * sizeof *p->output_ops);
+    if (p->output_ops == NULL)
+        return TG_ERR_NOMEM;
+    for (uint32_t i = 0; i < noutputs; i++) {
+        int64_t where = recorded_position(r, outputs[i]);
+        if (where < 0)
+            continue;
+        uint32_t op = slot_of[where] - p->ninputs;
+        if (!p->is_output[op])
+            p->output_ops[p->noutput_ops++] = op;
+        p->is_output[op] = 1;
     }
     return TG_OK;
 }
@@ -292,6 +317,12 @@ void tg_program_free(tg_program *p)
     free(p->value);
     free(p->flags);
     free(p->local);
+    free(p->grad);
+    free(p->is_output);
+    free(p->output_ops);
+    free(p->segments);
+    free(p->first_index);
+    free(p->last_index);
     memset(p, 0, sizeof *p);
 }
 
@@ -317,30 +348,11 @@ static int is_add_or_mul(int op)
         || op == TG_OP_ADD_INT_CONST || op == TG_OP_MUL_CONST || op == TG_OP_MUL_INT_CONST;
 }
 
-/* Whether the result stands for a Python int, as the eager engine decides
- * it (micrograd's int op int stays an int; its relu of a negative is the int 0). */
-static int int_result(int op, int a_int, int b_int, double x, double y)
-{
-    switch (op) {
-    case TG_OP_ADD: case TG_OP_MUL:
-        return a_int && b_int;
-    case TG_OP_ADD_INT_CONST: case TG_OP_MUL_INT_CONST:
-        return a_int;
-    case TG_OP_POW_INT:
-        return a_int && y >= 0.0;
-    case TG_OP_POW:
-        return a_int && b_int && y >= 0.0;
-    case TG_OP_RELU:
-        return x < 0.0 || a_int;
-    default:
-        return 0;
-    }
-}
-
 int tg_program_forward(tg_program *p, uint32_t *failed)
 {
     double *value = p->value;
     uint8_t *flags = p->flags;
+    uint32_t ndeferred = 0;
     for (uint32_t i = 0; i < p->ninputs; i++) {
         value[i] = p->inputs[i]->data;
         flags[i] = p->inputs[i]->flags & TG_INT_DATA;
@@ -356,15 +368,15 @@ int tg_program_forward(tg_program *p, uint32_t *failed)
         double local[2] = {0.0, 0.0};
         int deferred = TG_OK;
         int status = tg_op_forward(op, x, y, &out, local, &deferred);
-        const int is_int = int_result(op, a_int, b_int, x, y);
+        const int is_int = tg_int_result(op, a_int, b_int, x, y);
         if (status == TG_OK && is_int && is_add_or_mul(op) && !isfinite(out))
             status = TG_ERR_RANGE;
         if (status != TG_OK) {
             *failed = k;
             return status;
         }
-        if (is_int && out == 0.0)
-            out = 0.0;         /* a Python int has no negative zero */
+        if (is_int)
+            out = tg_int_value(out);
         if (op == TG_OP_POW_CONST || op == TG_OP_POW_INT)
             local[1] = y;      /* the exponent, for the node's name */
         const uint32_t s = p->ninputs + k;
@@ -375,61 +387,170 @@ int tg_program_forward(tg_program *p, uint32_t *failed)
                              | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
                              | (deferred != TG_OK && deferred != TG_ERR_ZERODIV
                                 ? TG_LOCAL_RANGE : 0));
+        ndeferred += deferred != TG_OK;
     }
+    p->ndeferred = ndeferred;
     return TG_OK;
 }
 
-void tg_program_write_back(tg_program *p)
+/* Writes operation k of the last forward into its node, with gradient grad. */
+static void write_node(tg_program *p, uint32_t k, double grad)
 {
     const uint8_t replayed = TG_INT_DATA | TG_LOCAL_ZERODIV | TG_LOCAL_RANGE;
-    for (uint32_t k = 0; k < p->nops; k++) {
-        tg_node *node = p->nodes[k];
-        const uint32_t s = p->ninputs + k;
-        double second = p->local[2 * k + 1];
-        if (node->op != p->op[k]) {
-            /* _prev unfolded it into a plain + or * onto a constant leaf */
-            if (p->op[k] == TG_OP_ADD_CONST || p->op[k] == TG_OP_ADD_INT_CONST)
-                second = 1.0;
-            node->up.parent[1]->grad = 0.0;
-        }
-        node->data = p->value[s];
-        node->grad = 0.0;
-        node->local[0] = p->local[2 * k];
-        node->local[1] = second;
-        node->flags = (uint8_t)((node->flags & ~replayed) | p->flags[s]);
+    tg_node *node = p->nodes[k];
+    const uint32_t s = p->ninputs + k;
+    double second = p->local[2 * k + 1];
+    if (node->op != p->op[k]) {
+        /* _prev unfolded it into a plain + or * onto a constant leaf */
+        if (p->op[k] == TG_OP_ADD_CONST || p->op[k] == TG_OP_ADD_INT_CONST)
+            second = 1.0;
+        node->up.parent[1]->grad = 0.0;
     }
+    node->data = p->value[s];
+    node->grad = grad;
+    node->local[0] = p->local[2 * k];
+    node->local[1] = second;
+    node->flags = (uint8_t)((node->flags & ~replayed) | p->flags[s]);
+}
+
+static void zero_fresh_leaves(tg_program *p)
+{
     for (uint32_t i = 0; i < p->ninputs; i++) {
         if (p->fresh[i])
             p->inputs[i]->grad = 0.0;
     }
 }
 
-int tg_program_step_sgd(tg_program *p, uint32_t root, double *grad, tg_node *const *params,
+void tg_program_write_back(tg_program *p)
+{
+    for (uint32_t k = 0; k < p->nops; k++)
+        write_node(p, k, 0.0);
+    zero_fresh_leaves(p);
+}
+
+void tg_program_write_outputs(tg_program *p)
+{
+    for (uint32_t i = 0; i < p->noutput_ops; i++)
+        write_node(p, p->output_ops[i], 0.0);
+    zero_fresh_leaves(p);
+}
+
+void tg_program_flush(tg_program *p, const double *grad)
+{
+    for (uint32_t k = 0; k < p->nops; k++) {
+        if (!p->is_output[k])
+            write_node(p, k, grad != NULL ? grad[p->ninputs + k] : 0.0);
+    }
+}
+
+uint32_t tg_program_unfolded(const tg_program *p)
+{
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < p->nops; k++)
+        n += p->nodes[k]->op != p->op[k];
+    return n;
+}
+
+void tg_program_mark_segments(tg_program *p, int delta)
+{
+    for (uint32_t i = 0; i < p->nsegments; i++)
+        p->segments[i]->replays = (uint16_t)(p->segments[i]->replays + delta);
+}
+
+int tg_program_in_range(const tg_program *p, const tg_node *node)
+{
+    const tg_segment *segment = tg_node_segment(node);
+    for (uint32_t i = 0; i < p->nsegments; i++) {
+        if (p->segments[i] == segment)
+            return node->index >= p->first_index[i] && node->index <= p->last_index[i];
+    }
+    return 0;
+}
+
+int tg_program_reach(const tg_program *p, uint32_t root, uint32_t *ops, uint32_t *nreach)
+{
+    uint8_t *reached = (uint8_t *)calloc(p->nops > 0 ? p->nops : 1, 1);
+    uint32_t n = 0;
+    if (reached == NULL)
+        return TG_ERR_NOMEM;
+    if (root >= p->ninputs)
+        reached[root - p->ninputs] = 1;
+    for (uint32_t k = root >= p->ninputs ? root - p->ninputs + 1 : 0; k-- > 0;) {
+        if (!reached[k])
+            continue;
+        ops[n++] = k;
+        if (p->a[k] >= p->ninputs)
+            reached[p->a[k] - p->ninputs] = 1;
+        if (p->b[k] != TG_NO_SLOT && p->b[k] >= p->ninputs)
+            reached[p->b[k] - p->ninputs] = 1;
+    }
+    free(reached);
+    *nreach = n;
+    return TG_OK;
+}
+
+void tg_program_clear_grads(tg_program *p)
+{
+    memset(p->grad + p->ninputs, 0, (size_t)p->nops * sizeof *p->grad);
+}
+
+/* local derivative x gradient, accumulated into the operands: the eager
+ * sweep's arithmetic (tg_sweep_run), in its order */
+static inline void backward_op(tg_program *p, double *grad, uint32_t k)
+{
+    const double g = grad[p->ninputs + k];
+    grad[p->a[k]] += p->local[2 * k] * g;
+    if (p->b[k] != TG_NO_SLOT)
+        grad[p->b[k]] += p->local[2 * k + 1] * g;
+}
+
+void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach)
+{
+    double *grad = p->grad;
+    for (uint32_t i = 0; i < p->ninputs; i++)
+        grad[i] = p->inputs[i]->grad;
+    for (uint32_t i = 0; i < p->noutput_ops; i++)
+        grad[p->ninputs + p->output_ops[i]] = p->nodes[p->output_ops[i]]->grad;
+    grad[root] = 1.0;
+    if (ops == NULL) {
+        for (uint32_t k = root - p->ninputs + 1; k-- > 0;)
+            backward_op(p, grad, k);
+    } else {
+        for (uint32_t i = 0; i < nreach; i++)
+            backward_op(p, grad, ops[i]);
+    }
+    for (uint32_t i = 0; i < p->ninputs; i++)
+        p->inputs[i]->grad = grad[i];
+    for (uint32_t i = 0; i < p->noutput_ops; i++)
+        p->nodes[p->output_ops[i]]->grad = grad[p->ninputs + p->output_ops[i]];
+}
+
+int tg_program_step_sgd(tg_program *p, uint32_t root, tg_node *const *params,
                         const uint32_t *param_slot, const double *lr, uint32_t nparams,
                         uint32_t *failed)
 {
-    const uint32_t nslots = p->ninputs + p->nops;
+    double *grad = p->grad;
+    if (p->ndeferred > 0) {
+        /* every operation depends on the root (one output): eager backward
+         * raises at the newest one with a deferred error */
+        for (uint32_t k = root - p->ninputs + 1; k-- > 0;) {
+            const uint8_t flags = p->flags[p->ninputs + k];
+            if (flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) {
+                *failed = k;
+                return flags & TG_LOCAL_ZERODIV ? TG_ERR_ZERODIV : TG_ERR_RANGE;
+            }
+        }
+    }
     for (uint32_t i = 0; i < p->ninputs; i++)
         grad[i] = p->inputs[i]->grad;
-    for (uint32_t i = p->ninputs; i < nslots; i++)
-        grad[i] = 0.0;
+    tg_program_clear_grads(p);
     for (uint32_t i = 0; i < nparams; i++) {
         if (param_slot[i] != TG_NO_SLOT)
             grad[param_slot[i]] = 0.0;                  /* zero_grad */
     }
     grad[root] = 1.0;
-    /* the reverse sweep: every operation depends the root (one output) */
-    for (uint32_t k = root - p->ninputs + 1; k-- > 0;) {
-        const uint32_t s = p->ninputs + k;
-        if (p->flags[s] & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) {
-            *failed = k;
-            return p->flags[s] & TG_LOCAL_ZERODIV ? TG_ERR_ZERODIV : TG_ERR_RANGE;
-        }
-        const double g = grad[s];
-        grad[p->a[k]] += p->local[2 * k] * g;
-        if (p->b[k] != TG_NO_SLOT)
-            grad[p->b[k]] += p->local[2 * k + 1] * g;
-    }
+    for (uint32_t k = root - p->ninputs + 1; k-- > 0;)
+        backward_op(p, grad, k);
     for (uint32_t i = 0; i < p->ninputs; i++) {
         if (!p->fresh[i])
             p->inputs[i]->grad = grad[i];

@@ -7,8 +7,13 @@
  * and flags. A replay reads the current data of the input nodes (parameters,
  * argument Values, the recording's own constant leaves), recomputes every
  * value and local derivative with the very definitions of tg_ops.h, in tape
- * order, and writes them back into the recorded nodes, so that the engine's
- * own backward sweep, _prev and graph drawing see the new numbers.
+ * order, into the flat arrays.
+ *
+ * The recorded nodes are then written lazily: a replay writes its outputs
+ * (few) and leaves the other nodes stale until something could observe them
+ * (tg_program_flush); backward() from an output runs over the flat arrays
+ * (tg_program_backward), in the order and with the arithmetic of the
+ * engine's own sweep, so its gradients are the eager bits.
  *
  * Slots: [0, ninputs) are the inputs, [ninputs, ninputs + nops) the
  * operations in tape order. No Python here; the replay needs no GIL.
@@ -44,6 +49,15 @@ typedef struct tg_program {
     double *value;             /* one per slot */
     uint8_t *flags;            /* one per slot: TG_INT_DATA, TG_LOCAL_ZERODIV, TG_LOCAL_RANGE */
     double *local;             /* two per operation */
+    double *grad;              /* one per slot: the flat backward's gradients */
+    uint8_t *is_output;        /* one per operation: its node is an output, always written */
+    uint32_t *output_ops;      /* the operations that are outputs, each once */
+    uint32_t noutput_ops;
+    uint32_t ndeferred;        /* operations of the last forward with a TG_LOCAL_* error */
+    tg_segment **segments;     /* the distinct segments of the recorded operations */
+    uint32_t *first_index;     /* the index of the first and last of them in each */
+    uint32_t *last_index;
+    uint32_t nsegments;
 } tg_program;
 
 /* Builds the program of the operations recorded after sentinel (a node of the
@@ -67,14 +81,53 @@ int tg_program_forward(tg_program *program, uint32_t *failed);
  * the recorded nodes, with a zero gradient, as a fresh eager graph has. */
 void tg_program_write_back(tg_program *program);
 
+/* The lazy write-back, in two parts. tg_program_write_outputs writes what
+ * tg_program_write_back would into the output nodes only, and zeroes the
+ * gradients of the fresh leaves. tg_program_flush writes the other nodes:
+ * grad is the flat gradients (tg_program_backward's) or NULL for zero. */
+void tg_program_write_outputs(tg_program *program);
+void tg_program_flush(tg_program *program, const double *grad);
+
+/* The number of operations whose node _prev unfolded into a plain + or *
+ * onto a constant leaf: a program with one is written back eagerly. */
+uint32_t tg_program_unfolded(const tg_program *program);
+
+/* Adds delta to the pending count (tg_segment.replays) of each segment of
+ * the recorded operations. */
+void tg_program_mark_segments(tg_program *program, int delta);
+
+/* Whether node lies among the recorded operations: in one of their
+ * segments, between the first and the last of them there. */
+int tg_program_in_range(const tg_program *program, const tg_node *node);
+
+/* The operations the root slot depends on, newest first, into ops (room for
+ * nops), *nreach of them. TG_ERR_NOMEM. */
+int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops, uint32_t *nreach);
+
+/* Zeroes the flat gradients of the operations: a fresh graph's. */
+void tg_program_clear_grads(tg_program *program);
+
+/* backward() from the root slot over the flat arrays, after a forward, as
+ * the engine's sweep runs it on the written-back nodes: the root's gradient
+ * is set to 1, and each operation the root depends on (ops, nreach of them,
+ * newest first; or with ops NULL, every operation up to the root) adds local
+ * derivative x its gradient into its operands', newest first. The inputs'
+ * and the outputs' gradients are read from their nodes and written back
+ * (they are the nodes' own: the user may have set them); the other
+ * operations' stay in grad until a flush. Every input must be a leaf and no
+ * operation may have a deferred error (ndeferred == 0): eager backward goes
+ * on past an operation input, and raises at a deferred error. */
+void tg_program_backward(tg_program *program, uint32_t root, const uint32_t *ops,
+                         uint32_t nreach);
+
 /* A fused training step after a forward: zero_grad of the n parameters,
- * the reverse sweep from the operation root over flat arrays (grad has a
- * slot each; the inputs that are not parameters keep their gradient and add
- * to it, as eager backward does), then p.data -= lr[i] * p.grad. param_slot
+ * the reverse sweep from the operation root over the flat gradients (the
+ * inputs that are not parameters keep their gradient and add to it, as eager
+ * backward does), then p.data -= lr[i] * p.grad. param_slot
  * is each parameter's input slot, or TG_NO_SLOT if the program does not use
  * it. A deferred derivative error leaves the tape untouched: *failed is its
  * operation. Writes no recorded node: a fused step returns numbers. */
-int tg_program_step_sgd(tg_program *program, uint32_t root, double *grad, tg_node *const *params,
+int tg_program_step_sgd(tg_program *program, uint32_t root, tg_node *const *params,
                         const uint32_t *param_slot, const double *lr, uint32_t nparams,
                         uint32_t *failed);
 

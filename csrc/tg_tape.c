@@ -30,6 +30,7 @@ static tg_segment *append_segment(tg_tape *tape, tg_segment **tail, size_t *coun
     segment->handles = 0;
     segment->live = 0;
     segment->has_many = 0;
+    segment->replays = 0;
     if (*tail != NULL)
         (*tail)->next = segment;
     *tail = segment;

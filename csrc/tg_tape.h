@@ -82,6 +82,9 @@ typedef struct tg_segment {
     uint32_t handles;             /* nodes with a Python handle: see tg_node_attach_handle */
     uint8_t live;                 /* scratch of tg_tape_mark */
     uint8_t has_many;             /* some node holds a heap parent array */
+    /* replays whose flat arrays hold newer numbers than some node here
+     * (tapegrad.compile's lazy write-back): 0 means every node is current */
+    uint16_t replays;
     tg_node nodes[];
 } tg_segment;
 

@@ -132,12 +132,11 @@ cdef int _as_other_number(object x, double *out) except -1:
 
 
 cdef inline void _mark_int(tg_node *node, bint is_int) noexcept:
-    """micrograd holds Python ints where its inputs are ints: int op int stays
-    an int, and a Python int has no negative zero."""
+    """micrograd holds Python ints where its inputs are ints (which ops keep
+    them: tg_int_result), and a Python int has no negative zero."""
     if is_int:
         node.flags |= TG_INT_DATA
-        if node.data == 0.0:
-            node.data = 0.0
+        node.data = tg_int_value(node.data)
 
 
 cdef int _raise(int status, str what) except -1:
@@ -159,6 +158,8 @@ cdef inline int _check(Value v) except -1:
     if v.node is NULL:
         raise ValueError("this Value has no node: it was made by Value.__new__ and never "
                          "initialised, or its graph was freed with the closure that held it")
+    if _npending and v.node.nparents and tg_node_segment(v.node).replays:
+        _observe(v.node)    # tapegrad.compile: a replay may have left it stale
     return 0
 
 
@@ -218,28 +219,11 @@ cdef inline tg_node *_constant(double x, bint is_int) except NULL:
     return node
 
 
-cdef inline bint _int_result(int op, tg_node *a, tg_node *b, double y) noexcept:
-    """Whether micrograd's result of op is a Python int: int op int stays an
-    int, and so does relu's 0 (y: the number of a folded op or an exponent)."""
-    cdef bint a_int = a.flags & TG_INT_DATA
-    if op == TG_OP_ADD or op == TG_OP_MUL:
-        return a_int and b.flags & TG_INT_DATA
-    if op == TG_OP_ADD_INT_CONST or op == TG_OP_MUL_INT_CONST:
-        return a_int
-    if op == TG_OP_POW_INT:
-        return a_int and y >= 0
-    if op == TG_OP_POW:
-        return a_int and b.flags & TG_INT_DATA and b.data >= 0
-    if op == TG_OP_RELU:
-        return a.data < 0 or a_int
-    return False
-
-
 cdef inline tg_node *_record(int op, tg_node *a, tg_node *b, double y) except NULL:
     """Records op of a and b (or of a and the number y: see tg_record), or
     raises what Python's float would, recording nothing."""
     cdef tg_node *node = NULL
-    cdef int status = tg_record(&_tape, op, a, b, y, _int_result(op, a, b, y), &node)
+    cdef int status = tg_record(&_tape, op, a, b, y, &node)
     if status != TG_OK:
         _raise_unrecorded(status, op, a, b, y)
     return node
@@ -273,6 +257,7 @@ cdef int _unfold(tg_node *node) except -1:
     """Gives a folded constant the leaf micrograd made for it, with the
     gradient micrograd would have given it, and makes the node a plain two
     parent '+' or '*' onto it."""
+    _before_unfold()   # tapegrad.compile: the node changes shape
     cdef uint8_t op = node.op
     cdef bint added = op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
     cdef double c = node.local[1] if added else node.local[0]
@@ -382,6 +367,8 @@ cdef int _sweep(tg_node *root) except -1:
     cdef _NodeData data
     _enter_sweep()
     try:
+        if _npending:
+            _flush_all()    # tapegrad.compile: the sweep may reach stale nodes
         root.grad = 1.0
         tg_sweep_begin(&sweep, &_tape, root)
         while True:
@@ -629,13 +616,16 @@ cdef class Value:
             _raise_local(node)
         if node.flags & TG_CUSTOM:
             return
+        if _npending:
+            _flush_all()    # tapegrad.compile: the parents may be stale
         for k in range(node.nparents):
             node.up.parent[k].grad += node.local[k] * node.grad
 
     def backward(self):
         """Sets this grad to 1 and accumulates into every node it depends on."""
         _check(self)
-        _sweep(self.node)
+        if not (_npending and _backward_replayed(self.node)):
+            _sweep(self.node)
 
     # -- operations
 
@@ -741,6 +731,7 @@ cdef class Value:
     def __repr__(self):
         if self.node is NULL:
             return "Value(<uninitialised>)"
+        _check(self)
         return f"Value(data={self.node.data}, grad={self.node.grad})"
 
 

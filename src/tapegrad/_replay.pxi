@@ -1,7 +1,21 @@
 # Record once, replay (tapegrad.compile): the recordings of a compiled function,
 # as compact programs over the nodes they recorded. Included by _engine.pyx.
 # The Python API and the rules of when to record again are in compile.py.
+#
+# Lazy write-back: a replay writes its outputs into their nodes and leaves the
+# other recorded nodes stale; the recording is then "pending". Whatever could
+# observe a stale node writes the pending numbers into the nodes first
+# (_Recording.flush): Python touching an operation node of a pending recording
+# (_check, which every Value method and operation passes, reads and writes of
+# .data and .grad alike), an eager sweep (it may reach them through an
+# output), _local_backward (it writes its parents), _prev unfolding a node,
+# and a replay whose inputs are operations. backward() from an output runs
+# over the flat arrays instead (_backward_replayed), with the eager sweep's
+# arithmetic in its order. Leaves (parameters, inputs, constants) and the
+# outputs are never stale.
+from cpython cimport array
 from cpython.ref cimport Py_REFCNT
+import array as _array
 
 cdef extern from "tg_replay.h" nogil:
     enum:
@@ -20,6 +34,10 @@ cdef extern from "tg_replay.h" nogil:
         uint32_t *b
         double *y
         double *value
+        double *grad
+        uint32_t *output_ops
+        uint32_t noutput_ops
+        uint32_t ndeferred
 
     int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node **outputs,
                          uint32_t noutputs, tg_node **bad)
@@ -27,7 +45,17 @@ cdef extern from "tg_replay.h" nogil:
     size_t tg_program_handles(const tg_program *program)
     int tg_program_forward(tg_program *program, uint32_t *failed)
     void tg_program_write_back(tg_program *program)
-    int tg_program_step_sgd(tg_program *program, uint32_t root, double *grad,
+    void tg_program_write_outputs(tg_program *program)
+    void tg_program_flush(tg_program *program, const double *grad)
+    uint32_t tg_program_unfolded(const tg_program *program)
+    void tg_program_mark_segments(tg_program *program, int delta)
+    int tg_program_in_range(const tg_program *program, const tg_node *node)
+    int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops,
+                         uint32_t *nreach)
+    void tg_program_clear_grads(tg_program *program)
+    void tg_program_backward(tg_program *program, uint32_t root, const uint32_t *ops,
+                             uint32_t nreach)
+    int tg_program_step_sgd(tg_program *program, uint32_t root,
                             tg_node **params, const uint32_t *param_slot, const double *lr,
                             uint32_t nparams, uint32_t *failed)
 
@@ -52,6 +80,63 @@ cdef inline void _note_read() noexcept:
     global _value_reads
     if _recording_depth:
         _value_reads += 1
+
+
+# The pending recordings, oldest first. The list holds them, and through
+# their outputs their graphs, until they are flushed or replayed again.
+cdef list _pending = []
+cdef Py_ssize_t _npending = 0
+# At most this many: a flush of the oldest makes room (each holds a graph).
+cdef Py_ssize_t _MAX_PENDING = 16
+# Nodes _prev unfolded: a recording with one writes back eagerly.
+cdef size_t _unfolds = 0
+# What the lazy write-back did, for tests: backward() over the flat arrays, flushes.
+cdef size_t _flat_backwards = 0
+cdef size_t _flushes = 0
+
+
+def _replay_stats():
+    """Counts since import: backward() calls run over a recording's flat arrays,
+    and flushes of pending recordings into their nodes."""
+    return {"flat_backwards": _flat_backwards, "flushes": _flushes}
+
+
+cdef int _observe(tg_node *node) except -1:
+    """Python is about to touch node, an operation in a segment of some
+    pending recording: write that recording's numbers into its nodes first."""
+    cdef _Recording recording
+    for recording in list(_pending):
+        if recording.holds(node):
+            recording.flush()
+    return 0
+
+
+cdef int _flush_all() except -1:
+    """Writes every pending recording into its nodes: before an eager sweep,
+    which may reach them."""
+    while _pending:
+        (<_Recording>_pending[-1]).flush()
+    return 0
+
+
+cdef int _before_unfold() except -1:
+    global _unfolds
+    _unfolds += 1
+    _flush_all()
+    return 0
+
+
+cdef bint _backward_replayed(tg_node *root) except -1:
+    """backward() from an output of a pending recording, over its flat arrays.
+    False if it did not run there: the caller runs the eager sweep."""
+    cdef _Recording recording
+    if not tg_node_segment(root).replays:
+        return False
+    for recording in _pending:
+        slot = recording.root_slots.get(<size_t>root)
+        if slot is not None:
+            return recording.backward_from(slot)
+    return False
 
 
 def _leaf_addresses():
@@ -121,10 +206,21 @@ cdef class _Recording:
     cdef tg_program program
     cdef readonly list outputs      # the distinct output Values
     cdef list made                  # those the recording made, which a replay changes
-    cdef size_t handles             # handles into the graph when nobody else held one
+    cdef size_t handles             # handles into the graph when nobody else holds one
     cdef size_t checked             # _new_handles when the graph was last found unheld
     cdef bint busy
-    cdef dict input_slots           # input node address -> slot, for step_sgd
+    cdef list sgd_params            # step_sgd's parameters, as nodes, slots and lrs below
+    cdef tg_node **sgd_nodes
+    cdef uint32_t *sgd_slots
+    cdef double *sgd_lr
+    cdef Py_ssize_t sgd_n
+    cdef bint pending               # the nodes are stale: the flat arrays hold the replay
+    cdef bint grads_valid           # program.grad holds the operations' gradients, else 0
+    cdef bint eager_write           # write every node at each replay, never pending
+    cdef bint leaf_inputs           # every input is a leaf: backward can stay flat
+    cdef size_t unfolds_seen        # _unfolds when the nodes were last checked
+    cdef readonly dict root_slots   # output operation's node address -> its slot
+    cdef dict reach                 # slot -> the operations it depends on (array 'I')
 
     def __cinit__(self, Value sentinel, list outputs, set old_leaves):
         cdef tg_node **nodes = <tg_node **>malloc(max(len(outputs), 1) * sizeof(tg_node *))
@@ -162,11 +258,112 @@ cdef class _Recording:
                 made[<size_t>self.program.inputs[i]] = True
         self.made = [v for address, v in wanted.items() if address in made]
         wanted = None
-        self.handles = tg_program_handles(&self.program)
+        # Unheld, the graph has a handle per output it made (self.outputs holds
+        # them). More, and the caller kept a Value of the graph from this very
+        # call: a replay must not change it while it lives.
+        self.handles = len(self.made)
         self.checked = _new_handles
+        if tg_program_handles(&self.program) > self.handles:
+            self.checked -= 1           # in_use counts again at every call
+        self.root_slots = {}
+        for i in range(self.program.noutput_ops):
+            k = self.program.output_ops[i]
+            self.root_slots[<size_t>self.program.nodes[k]] = self.program.ninputs + k
+        self.leaf_inputs = all(self.program.inputs[i].nparents == 0
+                               for i in range(self.program.ninputs))
+        self.unfolds_seen = _unfolds
+
+    cdef bint holds(self, tg_node *node):
+        """Whether node may be a stale node of this recording."""
+        return self.pending and tg_program_in_range(&self.program, node) and \
+            <size_t>node not in self.root_slots
+
+    cdef int _pend(self) except -1:
+        global _npending
+        cdef Py_ssize_t i = 0
+        # the pending recordings no one else holds: flushed and dropped
+        while i < len(_pending):
+            if Py_REFCNT(_pending[i]) > _ALONE:
+                i += 1
+            else:
+                (<_Recording>_pending[i]).flush()
+        if len(_pending) >= _MAX_PENDING:
+            (<_Recording>_pending[0]).flush()
+        self.pending = True
+        self.grads_valid = False
+        tg_program_mark_segments(&self.program, 1)
+        _pending.append(self)
+        _npending += 1
+        return 0
+
+    cdef int _unpend(self) except -1:
+        global _npending
+        self.pending = False
+        tg_program_mark_segments(&self.program, -1)
+        _npending -= 1
+        _pending.remove(self)
+        return 0
+
+    cdef int flush(self) except -1:
+        """Writes the last replay (values, local derivatives, flags and the
+        gradients of backward()) into the recorded nodes."""
+        global _flushes
+        cdef bint locked = _lock_tape()
+        try:
+            if self.pending:    # still: a wait for the lock runs other threads
+                tg_program_flush(&self.program,
+                                 self.program.grad if self.grads_valid else NULL)
+                self._unpend()
+                _flushes += 1
+        finally:
+            _unlock_tape(locked)
+        return 0
+
+    cdef bint backward_from(self, uint32_t root) except -1:
+        """backward() from the output in slot root, over the flat arrays, as
+        the eager sweep would run it on the written-back nodes. False if it
+        cannot: an input is an operation (eager backward goes on past it), or
+        some derivative is deferred (eager backward may raise)."""
+        cdef array.array ops
+        cdef uint32_t *reach = NULL
+        cdef uint32_t nreach = 0
+        global _flat_backwards
+        if not self.leaf_inputs or self.program.ndeferred or self.busy:
+            return False
+        if self.program.noutput_ops > 1:
+            if self.reach is None:
+                self.reach = {}
+            ops = self.reach.get(root)
+            if ops is None:
+                ops = _array.array('I', bytes(4 * max(self.program.nops, 1)))
+                if tg_program_reach(&self.program, root, ops.data.as_uints,
+                                    &nreach) != TG_OK:
+                    raise MemoryError()
+                del ops[nreach:]
+                self.reach[root] = ops
+            reach = ops.data.as_uints
+            nreach = len(ops)
+        self.busy = True        # a replay in another thread would rewrite the arrays
+        try:
+            _enter_sweep()
+            try:
+                if not self.pending:    # flushed while this thread waited for the lock
+                    return False
+                if not self.grads_valid:
+                    tg_program_clear_grads(&self.program)
+                    self.grads_valid = True
+                with nogil:
+                    tg_program_backward(&self.program, root, reach, nreach)
+                _flat_backwards += 1
+            finally:
+                _leave_sweep()
+        finally:
+            self.busy = False
+        return True
 
     def __dealloc__(self):
         tg_program_free(&self.program)
+        self._sgd_release()
 
     def in_use(self):
         """Whether replaying would change Values someone else holds: an
@@ -191,36 +388,78 @@ cdef class _Recording:
                 return False
         return True
 
-    def step_sgd(self, list params, list lrs):
-        """Replays the forward into the flat arrays, then zero_grad, backward
-        and p.data -= lr * p.grad over params in C; returns the loss's number."""
-        cdef Py_ssize_t n = len(params), i
-        cdef uint32_t failed = 0, nslots = self.program.ninputs + self.program.nops
-        cdef uint32_t root = nslots - 1
-        cdef int status
-        cdef tg_node **nodes = <tg_node **>malloc(max(n, 1) * sizeof(tg_node *))
-        cdef uint32_t *slots = <uint32_t *>malloc(max(n, 1) * sizeof(uint32_t))
-        cdef double *lr = <double *>malloc(max(n, 1) * sizeof(double))
-        cdef double *grad = <double *>malloc(nslots * sizeof(double))
-        if self.input_slots is None:
-            self.input_slots = {<size_t>self.program.inputs[i]: i
-                                for i in range(self.program.ninputs)}
-        self.busy = True
-        try:
-            if nodes is NULL or slots is NULL or lr is NULL or grad is NULL:
+    cdef int _sgd_prepare(self, list groups) except -1:
+        """The optimizer's parameters as nodes and input slots, and each one's
+        lr, in the kept arrays: rebuilt only when the parameters are not the
+        Values of the last call."""
+        cdef Py_ssize_t n = 0, i = 0, j
+        cdef bint same = self.sgd_params is not None
+        cdef list lrs = [float(group["lr"]) for group in groups]  # may run Python: first
+        cdef list sizes = []
+        for group in groups:
+            params = group["params"]
+            sizes.append(len(params))
+            for p in params:
+                if same and (i >= self.sgd_n or self.sgd_params[i] is not p
+                             or (<Value?>p).node != self.sgd_nodes[i]):
+                    same = False
+                i += 1
+        n = i
+        if not same or n != self.sgd_n:
+            self._sgd_release()
+            self.sgd_nodes = <tg_node **>malloc(max(n, 1) * sizeof(tg_node *))
+            self.sgd_slots = <uint32_t *>malloc(max(n, 1) * sizeof(uint32_t))
+            self.sgd_lr = <double *>malloc(max(n, 1) * sizeof(double))
+            if self.sgd_nodes is NULL or self.sgd_slots is NULL or self.sgd_lr is NULL:
+                self._sgd_release()
                 raise MemoryError()
+            input_slots = {<size_t>self.program.inputs[j]: j
+                           for j in range(self.program.ninputs)}
+            params = [p for group in groups for p in group["params"]]
             for i in range(n):
                 _check(<Value>params[i])
-                nodes[i] = (<Value>params[i]).node
-                slots[i] = self.input_slots.get(<size_t>nodes[i], TG_NO_SLOT)
-                lr[i] = lrs[i]
+                self.sgd_nodes[i] = (<Value>params[i]).node
+                self.sgd_slots[i] = input_slots.get(<size_t>self.sgd_nodes[i], TG_NO_SLOT)
+            self.sgd_params = params
+            self.sgd_n = n
+        i = 0
+        for j in range(len(lrs)):
+            lr = lrs[j]
+            for _ in range(<Py_ssize_t>sizes[j]):
+                self.sgd_lr[i] = lr
+                i += 1
+        return 0
+
+    cdef void _sgd_release(self) noexcept:
+        free(self.sgd_nodes)
+        free(self.sgd_slots)
+        free(self.sgd_lr)
+        self.sgd_nodes = NULL
+        self.sgd_slots = NULL
+        self.sgd_lr = NULL
+        self.sgd_params = None
+        self.sgd_n = 0
+
+    def step_sgd(self, list groups):
+        """Replays the forward into the flat arrays, then zero_grad, backward
+        and p.data -= lr * p.grad over the parameters of groups (an SGD's
+        param_groups) in C; returns the loss's number."""
+        cdef uint32_t failed = 0
+        cdef uint32_t root = self.program.ninputs + self.program.nops - 1
+        cdef int status
+        cdef bint locked
+        self.busy = True
+        try:
+            self._sgd_prepare(groups)
+            if self.pending:
+                self._unpend()          # in_use: no one sees what it drops
             with nogil:
                 status = tg_program_forward(&self.program, &failed)
             if status != TG_OK:
                 self._raise_at(status, failed)
             locked = _lock_tape()
-            status = tg_program_step_sgd(&self.program, root, grad, nodes, slots, lr, n,
-                                         &failed)
+            status = tg_program_step_sgd(&self.program, root, self.sgd_nodes, self.sgd_slots,
+                                         self.sgd_lr, self.sgd_n, &failed)
             _unlock_tape(locked)
             if status != TG_OK:
                 x = self.program.value[self.program.a[failed]]
@@ -231,10 +470,6 @@ cdef class _Recording:
             return int(loss) if self.program.flags[root] & TG_INT_DATA else loss
         finally:
             self.busy = False
-            free(nodes)
-            free(slots)
-            free(lr)
-            free(grad)
 
     def replay(self):
         """Recomputes the recorded graph from the inputs' current data, in C
@@ -244,13 +479,27 @@ cdef class _Recording:
         cdef bint locked
         self.busy = True
         try:
+            if self.pending:
+                # in_use: nothing holds its graph, so no one sees what it drops
+                self._unpend()
+            if self.unfolds_seen != _unfolds:
+                self.unfolds_seen = _unfolds
+                if tg_program_unfolded(&self.program):
+                    self.eager_write = True     # write_back keeps the unfolded leaves right
+            if not self.leaf_inputs:
+                _flush_all()                    # the forward reads operations' data
             with nogil:
                 status = tg_program_forward(&self.program, &failed)
             if status != TG_OK:
                 self._raise_at(status, failed)
             locked = _lock_tape()
-            tg_program_write_back(&self.program)
+            if self.eager_write:
+                tg_program_write_back(&self.program)
+            else:
+                tg_program_write_outputs(&self.program)
             _unlock_tape(locked)
+            if not self.eager_write:
+                self._pend()
         finally:
             self.busy = False
 

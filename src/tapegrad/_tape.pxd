@@ -39,6 +39,7 @@ cdef extern from "tg_tape.h" nogil:
         tg_segment *next
         uint32_t count
         uint32_t handles
+        uint16_t replays
         tg_node nodes[1]
 
     ctypedef struct tg_tape:
@@ -97,8 +98,9 @@ cdef extern from "tg_ops.h" nogil:
 
     const char *tg_op_name(int op)
     int tg_pow_value(double x, double e, double *out)
+    int tg_int_result(int op, int a_int, int b_int, double x, double y)
+    double tg_int_value(double out)
 
 
 cdef extern from "tg_record.h" nogil:
-    int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y, int is_int,
-                  tg_node **out)
+    int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y, tg_node **out)

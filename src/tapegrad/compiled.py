@@ -62,8 +62,14 @@ def compile(loss_fn, optimizer=None):
       than updated), compile a fresh function.
 
     A call never changes a Value the caller still holds: when the outputs of
-    a recording (or a Value taken from its graph, with _prev say) are still
-    referred to, the next call uses another recording, or records a new one.
+    a recording (or a Value taken from its graph, with _prev say, or kept from
+    inside the recorded call) are still referred to, the next call uses
+    another recording, or records a new one.
+
+    A replay writes its outputs, and ``loss.backward()`` on an output runs
+    over the recording's flat arrays in C; the rest of the graph is written
+    into its Values only when something could see it (``_prev``, an eager
+    op or backward that reaches it), so it always reads as eager.
     ``step.recordings`` and ``step.replays`` count what the calls did.
 
     A fused training step
@@ -171,15 +177,14 @@ class Compiled:
 
     def _train_step(self, key, args, kwargs):
         """forward, zero_grad, backward, SGD: fused when a recording can replay."""
-        params, lrs = [], []
-        for group in self.optimizer.param_groups:
-            params.extend(group["params"])
-            lrs.extend([float(group["lr"])] * len(group["params"]))
+        groups = self.optimizer.param_groups
         for entry in self._entries:
             # in_use: busy in another thread (a fused step holds no Value of its graph)
             if entry.key == key and entry.single and not entry.recording.in_use():
                 self.replays += 1
-                return entry.recording.step_sgd(params, lrs)
+                return entry.recording.step_sgd(groups)
+        params = [p for group in groups for p in group["params"]]
+        lrs = [float(group["lr"]) for group in groups for _ in group["params"]]
         loss = self._record(key, args, kwargs)
         if not isinstance(loss, Value):
             raise TypeError("compile(optimizer=): the function must return one Value, "
