@@ -54,7 +54,7 @@ def cython_inputs_fingerprint(pyx):
                os.environ.get("CFLAGS", ""))
     digest = hashlib.sha256(repr(flavour).encode())
     ours = os.path.abspath("src")
-    inputs = create_dependency_tree(cython_include_dirs=["src"]).all_dependencies(pyx)
+    inputs = create_dependency_tree().all_dependencies(pyx)
     for path in sorted(os.path.abspath(p) for p in inputs):
         if path.startswith(ours):
             with open(path, "rb") as source:
