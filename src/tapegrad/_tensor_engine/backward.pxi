@@ -24,7 +24,13 @@ cdef int _by_seq_descending(const void *a, const void *b) noexcept nogil:
 
 
 cdef inline object _summed(object current, object g):
-    return g if current is None else current + g
+    if current is None:
+        return g
+    token = _quiet_begin()          # a sum overflowing to inf is a value, as in torch
+    try:
+        return current + g
+    finally:
+        _quiet_end(token)
 
 
 cdef list _reachable(list roots):
@@ -96,6 +102,7 @@ cdef void _add_to_grad(TensorBase t, object g) except *:
     flags = g.flags
     own = Py_REFCNT(g) <= 2 and flags.owndata and flags.writeable and flags.c_contiguous
     _lock_grads()
+    token = _quiet_begin()
     try:
         if t._grad is None:
             t._grad = _wrap(g if own else np.array(g, copy=True), None)
@@ -107,6 +114,7 @@ cdef void _add_to_grad(TensorBase t, object g) except *:
             else:
                 grad._data = grad._data + g
     finally:
+        _quiet_end(token)
         PyThread_release_lock(_grad_lock)
 
 

@@ -82,10 +82,12 @@ cdef class Node:
     cdef tuple apply(self, object g):
         """The gradients of the inputs, each fitted to its input."""
         _check_versions(self)
-        if self.op.quiet:
-            with np.errstate(all='ignore'):
-                return self._apply(g)
-        return self._apply(g)
+        # a gradient overflowing to inf or 0 * inf giving NaN is a value, as in torch
+        token = _quiet_begin()
+        try:
+            return self._apply(g)
+        finally:
+            _quiet_end(token)
 
     cdef tuple _apply(self, object g):
         cdef Op op = self.op
