@@ -42,39 +42,49 @@ cdef object _power_derivative(object x, object e):
 
 
 cdef TensorBase _binary(Op op, object ufunc, TensorBase a, object other, bint true_division=False):
-    """ufunc(a, other) with torch's promotion, recorded as op; overflow to inf, inf - inf,
-    0/0 give their values quietly, as torch's."""
+    """ufunc(a, other) with torch's promotion, recorded as op. Division is quiet (0/0 is
+    NaN); the other ops are not muted, as muting numpy costs more than a small op."""
     cdef TensorBase b
     x = a._data
     if (type(other) is float or type(other) is int) and x.dtype.kind == 'f':
         # a Python number stays a number: numpy keeps the tensor's float dtype for it
-        token = _quiet_begin()
-        try:
+        if true_division and not -1 < other < 1:
+            out = ufunc(x, other)      # finite / a number this large cannot warn
+        elif true_division:
+            with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
+                out = ufunc(x, other)
+        else:
             out = ufunc(x, other)
-        finally:
-            _quiet_end(token)
         return _record(op, out, (a, other))
     b = _operand(other, a)
     y = b._data
-    if x.dtype.kind == 'b' and y.dtype.kind == 'b' and op is SUB:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
-    if (x.dtype.kind == 'b' or y.dtype.kind == 'b') and op is SUB:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
-                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
-                           "operator instead.")
-    dtype = _promote(x, y)
+    da, db = x.dtype, y.dtype
+    if op is SUB and (da.kind == 'b' or db.kind == 'b'):
+        raise _bool_subtraction_error(da.kind == db.kind)
+    dtype = da if da is db else _promote(x, y)
     if true_division and dtype.kind != 'f':
         dtype = _default_dtype
-    token = _quiet_begin()
     try:
-        # computed in the result's dtype, as torch's (a float64 0-d is float32 first)
-        out = _cast_array(ufunc(_cast_array(x, dtype), _cast_array(y, dtype)), dtype)
+        if true_division:
+            with np.errstate(divide='ignore', invalid='ignore'):
+                out = _cast_array(ufunc(_cast_array(x, dtype), _cast_array(y, dtype)), dtype)
+        elif da is dtype and db is dtype:
+            out = ufunc(x, y)
+        else:
+            # computed in the result's dtype, as torch's (a float64 0-d is float32 first)
+            out = _cast_array(ufunc(_cast_array(x, dtype), _cast_array(y, dtype)), dtype)
     except ValueError:
         raise _shape_error(a, b, op.name[:-9].lower()) from None
-    finally:
-        _quiet_end(token)
     return _record(op, out, (a, b))
+
+
+cdef object _bool_subtraction_error(bint both):
+    if both:
+        return RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                            "supported. Use the `^` or `logical_xor()` operator instead.")
+    return RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                        "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                        "operator instead.")
 
 
 def add(input, other, *, alpha=1):
@@ -88,9 +98,7 @@ def sub(input, other, *, alpha=1):
 def rsub(TensorBase input, other):
     """other - input."""
     if input._data.dtype.kind == 'b':
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
-                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
-                           "operator instead.")
+        raise _bool_subtraction_error(False)
     if (type(other) is float or type(other) is int) and input._data.dtype.kind == 'f':
         return _record(RSUB, other - input._data, (input, other))
     return sub(_operand(other, input), input)

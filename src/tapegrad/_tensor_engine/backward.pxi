@@ -24,13 +24,7 @@ cdef int _by_seq_descending(const void *a, const void *b) noexcept nogil:
 
 
 cdef inline object _summed(object current, object g):
-    if current is None:
-        return g
-    token = _quiet_begin()          # a sum overflowing to inf is a value, as in torch
-    try:
-        return current + g
-    finally:
-        _quiet_end(token)
+    return g if current is None else current + g
 
 
 cdef list _reachable(list roots):

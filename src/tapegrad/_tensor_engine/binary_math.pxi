@@ -98,4 +98,8 @@ def floor_divide(input, other):
     cdef TensorBase b = _operand(other, a)
     if a._data.dtype.kind in 'iub' and b._data.dtype.kind in 'iub' and (b._data == 0).any():
         raise RuntimeError("ZeroDivisionError")
-    return _binary(FLOOR_DIVIDE, np.floor_divide, a, b)
+    token = _quiet_begin()          # x // 0 is inf or NaN, as torch's
+    try:
+        return _binary(FLOOR_DIVIDE, np.floor_divide, a, b)
+    finally:
+        _quiet_end(token)

@@ -60,9 +60,17 @@ relu = _unary_op("relu", "ReluBackward0", lambda x: _kernel_forward(TG_RELU, x)
                  if x.dtype.kind == 'f' else np.maximum(x, 0),
                  lambda grad, result: _fused_backward(TG_RELU, grad, result), keeps_integers=True)
 abs_op = _unary_op("abs", "AbsBackward0", np.abs,
-                   # grad * sign(self), sign(NaN) 0 as torch's: inf * 0 is NaN, as in torch
-                   lambda grad, self: grad * np.sign(np.nan_to_num(self)),
+                   lambda grad, self: _abs_grad(grad, self),
                    keeps_integers=True)
+
+
+cdef object _abs_grad(object grad, object x):
+    """grad * sgn(x), sgn(NaN) 0 as torch's; an inf grad at 0 is NaN, quietly, as torch's."""
+    token = _quiet_begin()
+    try:
+        return grad * np.sign(np.nan_to_num(x))
+    finally:
+        _quiet_end(token)
 
 
 CLAMP = Op("ClampBackward1", ("self",), ("min", "max"),

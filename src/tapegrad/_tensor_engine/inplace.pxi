@@ -149,7 +149,7 @@ cdef TensorBase _clamp_(TensorBase a, object min, object max):
     x = a._data
     if x.dtype.kind != 'f' and (_is_float_bound(min) or _is_float_bound(max)):
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
-                           f"{_torch_type_name(x.dtype)}")
+                           f"{_torch_dtype_name(x.dtype)}")
     _check_inplace(a, None)
     recording = _grad_enabled() and a._requires_grad
     old = x.copy() if recording else None
