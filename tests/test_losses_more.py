@@ -67,6 +67,22 @@ CASES = {
     "mse_none": (pointwise("mse_loss", reduction="none"), [R(3, 4), R(3, 4)]),
     "bce_weight": (lambda lib, a, b: lib.nn.functional.binary_cross_entropy(
         a / 3, b / 3, weight=lib.tensor([0.5, 1.0, 2.0, 3.0])), [P(3, 4), P(3, 4)]),
+    "l1": (pointwise("l1_loss"), [R(3, 4), R(3, 4)]),
+    "l1_sum": (pointwise("l1_loss", reduction="sum"), [R(3, 4), R(3, 4)]),
+    "l1_none": (pointwise("l1_loss", reduction="none"), [R(3, 4), R(3, 4)]),
+    "bce": (lambda lib, a, b: lib.nn.functional.binary_cross_entropy(a / 3, b / 3),
+            [P(3, 4), P(3, 4)]),
+    "bce_sum": (lambda lib, a, b: lib.nn.functional.binary_cross_entropy(
+        a / 3, b / 3, reduction="sum"), [P(3, 4), P(3, 4)]),
+    "bce_weight_none": (lambda lib, a, b: lib.nn.functional.binary_cross_entropy(
+        a / 3, b / 3, weight=lib.tensor([[0.5], [1.0], [2.0]], dtype=a.dtype), reduction="none"),
+        [P(3, 4), P(3, 4)]),
+    # a probability target gets its gradient, as torch gives it
+    "ce_probs_target_grad": (lambda lib, x, t: lib.nn.functional.cross_entropy(
+        x, t.softmax(1), weight=lib.tensor(WEIGHT, dtype=x.dtype), label_smoothing=0.1),
+        [R(4, 5), R(4, 5)]),
+    "ce_probs_target_grad_none": (lambda lib, x, t: lib.nn.functional.cross_entropy(
+        x, t.softmax(1), reduction="none"), [R(2, 5, 3), R(2, 5, 3)]),
     "huber": (pointwise("huber_loss"), [R(3, 4), R(3, 4)]),
     "huber_delta_none": (pointwise("huber_loss", delta=0.4, reduction="none"),
                          [R(3, 4), R(3, 4)]),
@@ -98,10 +114,9 @@ def test_float32_against_torch(case):
 
 # pad records the indexing it is made of (CopySlices, IndexBackward0), and beta=0 is
 # one SmoothL1LossBackward0 node where torch calls l1_loss; unreduced N-d cross-entropy is
-# one node where torch views its result; binary_cross_entropy is made of logs and
-# clamps here, one node in torch
+# one node where torch views its result
 NAMED_AS_TORCH = sorted(k for k in CASES if not k.startswith("pad") and k not in (
-    "smooth_l1_beta0_none", "ce_2d_positions_weight_none", "bce_weight"))
+    "smooth_l1_beta0_none", "ce_2d_positions_weight_none", "ce_probs_target_grad_none"))
 
 
 @pytest.mark.parametrize("case_id", NAMED_AS_TORCH)
@@ -194,6 +209,25 @@ BAD = {
     "one_hot_float": lambda lib: lib.nn.functional.one_hot(lib.tensor([1.0])),
     "bce_logits_shape": lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(
         lib.zeros(3), lib.zeros(2)),
+    "bce_shape": lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.full((3,), 0.5), lib.ones(2, 3)),
+    "bce_out_of_range": lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.full((3,), 1.5), lib.ones(3)),
+    "ce_int32_target": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(2, 3), lib.tensor([0, 1], dtype=lib.int32)),
+    "nll_int32_target": lambda lib: lib.nn.functional.nll_loss(
+        lib.zeros(2, 3), lib.tensor([0, 1], dtype=lib.int32)),
+    "ce_bool_probabilities": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(3), lib.tensor([True, False, True])),
+    "ce_weight_requires_grad": lambda lib: lib.nn.functional.cross_entropy(
+        lib.zeros(2, 3), lib.tensor([0, 1]), weight=lib.ones(3, requires_grad=True)),
+    "nll_weight_requires_grad": lambda lib: lib.nn.functional.nll_loss(
+        lib.zeros(2, 3), lib.tensor([0, 1]), weight=lib.ones(3, requires_grad=True)),
+    "bce_weight_requires_grad": lambda lib: lib.nn.functional.binary_cross_entropy(
+        lib.full((3,), 0.5), lib.ones(3), weight=lib.ones(3, requires_grad=True)),
+    "bce_logits_pos_weight_requires_grad":
+        lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(
+            lib.zeros(3), lib.ones(3), pos_weight=lib.ones(3, requires_grad=True)),
     "pad_odd": lambda lib: lib.nn.functional.pad(lib.zeros(2, 3), (1,)),
     "pad_reflect_too_big": lambda lib: lib.nn.functional.pad(lib.zeros(1, 2, 3), (3, 3),
                                                              mode="reflect"),

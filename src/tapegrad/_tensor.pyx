@@ -2,7 +2,8 @@
 """The tensor engine: a numpy-backed Tensor with PyTorch's autograd conventions.
 
 One extension built from one file per concern (_tensor_engine/*.pxi):
-grad_mode (per-thread grad mode, version counters), recording (the op table's
+grad_mode (per-thread grad mode, version counters), quiet (numpy's
+floating-point warnings muted, as torch is silent), recording (the op table's
 entries and the plumbing every op shares), operands (dtypes and promotion),
 tensor_base and tensor (the Tensor class), the op families arithmetic,
 elementwise (with the C kernels' glue in kernels), reductions, shapes,
@@ -28,6 +29,7 @@ cdef class Tensor(TensorBase)
 cdef class Node
 
 include "_tensor_engine/grad_mode.pxi"
+include "_tensor_engine/quiet.pxi"
 include "_tensor_engine/recording.pxi"
 include "_tensor_engine/operands.pxi"
 include "_tensor_engine/tensor_base.pxi"

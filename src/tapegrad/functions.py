@@ -19,6 +19,8 @@ _WITHOUT_OUT = frozenset({
     "numel", "allclose", "equal", "clone", "chunk", "split", "unbind", "narrow", "movedim",
     "moveaxis", "swapaxes", "swapdims", "masked_fill", "view_as", "expand_as", "softmax",
     "log_softmax",
+    # (these return tuples: tapegrad has no out= for them)
+    "median", "kthvalue", "aminmax",
 })
 
 
@@ -221,6 +223,15 @@ mv = _function_of("mv")
 dot = _function_of("dot")
 matmul = _function_of("matmul")
 einsum = _tensor.einsum
+
+# order statistics, moments, floor division, repeats (the probe of the tensor engine)
+median = _function_of("median")
+kthvalue = _function_of("kthvalue")
+aminmax = _function_of("aminmax")
+var_mean = _tensor.var_mean
+std_mean = _tensor.std_mean
+floor_divide = _function_of("floor_divide")
+repeat_interleave = _function_of("repeat_interleave")
 cat = _with_out(_tensor.cat, "cat")
 stack = _with_out(_tensor.stack, "stack")
 
@@ -240,4 +251,6 @@ __all__ = [
     "movedim", "moveaxis", "swapaxes", "swapdims", "gather", "scatter", "scatter_add",
     "index_select", "index_add", "masked_fill", "bmm", "addmm", "mv", "dot", "matmul", "einsum",
     "cat", "stack",
+    # order statistics, moments, floor division, repeats
+    "median", "kthvalue", "aminmax", "var_mean", "std_mean", "floor_divide", "repeat_interleave",
 ]

@@ -42,7 +42,8 @@ cdef object _power_derivative(object x, object e):
 
 
 cdef TensorBase _binary(Op op, object ufunc, TensorBase a, object other, bint true_division=False):
-    """ufunc(a, other) with torch's promotion, recorded as op."""
+    """ufunc(a, other) with torch's promotion, recorded as op. Division is quiet (0/0 is
+    NaN); the other ops are not muted, as muting numpy costs more than a small op."""
     cdef TensorBase b
     x = a._data
     if (type(other) is float or type(other) is int) and x.dtype.kind == 'f':
@@ -56,18 +57,34 @@ cdef TensorBase _binary(Op op, object ufunc, TensorBase a, object other, bint tr
             out = ufunc(x, other)
         return _record(op, out, (a, other))
     b = _operand(other, a)
-    dtype = _promote(x, b._data)
+    y = b._data
+    da, db = x.dtype, y.dtype
+    if op is SUB and (da.kind == 'b' or db.kind == 'b'):
+        raise _bool_subtraction_error(da.kind == db.kind)
+    dtype = da if da is db else _promote(x, y)
     if true_division and dtype.kind != 'f':
         dtype = _default_dtype
     try:
         if true_division:
             with np.errstate(divide='ignore', invalid='ignore'):
-                out = _cast_array(ufunc(x, b._data), dtype)
+                out = _cast_array(ufunc(_cast_array(x, dtype), _cast_array(y, dtype)), dtype)
+        elif da is dtype and db is dtype:
+            out = ufunc(x, y)
         else:
-            out = _cast_array(ufunc(x, b._data), dtype)
+            # computed in the result's dtype, as torch's (a float64 0-d is float32 first)
+            out = _cast_array(ufunc(_cast_array(x, dtype), _cast_array(y, dtype)), dtype)
     except ValueError:
         raise _shape_error(a, b, op.name[:-9].lower()) from None
     return _record(op, out, (a, b))
+
+
+cdef object _bool_subtraction_error(bint both):
+    if both:
+        return RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                            "supported. Use the `^` or `logical_xor()` operator instead.")
+    return RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                        "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                        "operator instead.")
 
 
 def add(input, other, *, alpha=1):
@@ -80,6 +97,8 @@ def sub(input, other, *, alpha=1):
 
 def rsub(TensorBase input, other):
     """other - input."""
+    if input._data.dtype.kind == 'b':
+        raise _bool_subtraction_error(False)
     if (type(other) is float or type(other) is int) and input._data.dtype.kind == 'f':
         return _record(RSUB, other - input._data, (input, other))
     return sub(_operand(other, input), input)
@@ -127,10 +146,24 @@ def pow_op(input, exponent):
     dtype = _promote(x, b._data)
     try:
         with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
-            out = _cast_array(np.power(x, b._data), dtype)
+            if dtype.kind in 'iu':
+                out = _integer_power(x, b._data, dtype)
+            else:
+                out = _cast_array(np.power(x, b._data), dtype)
     except ValueError:
         raise _shape_error(a, b, "pow") from None
     return _record(POW, out, (a, b))
+
+
+cdef object _integer_power(object x, object e, object dtype):
+    """x ** e of integer arrays in dtype, with torch's values for negative exponents
+    (numpy refuses them): 1 ** e is 1, (-1) ** e is 1 or -1 by e's parity, else 0."""
+    if e.dtype.kind == 'u' or not (e < 0).any():
+        return np.power(x.astype(dtype), e.astype(dtype))
+    negative = e < 0
+    out = np.power(x.astype(dtype), np.where(negative, 0, e).astype(dtype))
+    inverse = np.where(x == 1, 1, np.where(x == -1, np.where(e % 2 == 0, 1, -1), 0))
+    return np.where(negative, inverse, out).astype(dtype)
 
 
 # ----------------------------------------------------------------- matmul
@@ -167,10 +200,13 @@ def matmul(input, other):
         raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
                            f"{a._data.ndim}D and {b._data.ndim}D")
     dtype = _promote(a._data, b._data)
+    token = _quiet_begin()          # a product overflowing to inf is a value
     try:
         out = _mm(_cast_array(a._data, dtype), _cast_array(b._data, dtype))
     except ValueError:
         raise _matmul_error(a._data, b._data) from None
+    finally:
+        _quiet_end(token)
     return _record(MM, out, (a, b))
 
 

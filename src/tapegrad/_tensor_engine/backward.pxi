@@ -96,6 +96,7 @@ cdef void _add_to_grad(TensorBase t, object g) except *:
     flags = g.flags
     own = Py_REFCNT(g) <= 2 and flags.owndata and flags.writeable and flags.c_contiguous
     _lock_grads()
+    token = _quiet_begin()
     try:
         if t._grad is None:
             t._grad = _wrap(g if own else np.array(g, copy=True), None)
@@ -107,6 +108,7 @@ cdef void _add_to_grad(TensorBase t, object g) except *:
             else:
                 grad._data = grad._data + g
     finally:
+        _quiet_end(token)
         PyThread_release_lock(_grad_lock)
 
 

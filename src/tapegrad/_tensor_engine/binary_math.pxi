@@ -80,3 +80,26 @@ def atan2(input, other):
     if a._data.dtype.kind != 'f' and b._data.dtype.kind != 'f':
         a = _wrap(a._data.astype(_default_dtype), None)
     return _binary(ATAN2, np.arctan2, a, b)
+
+
+# floor_divide (//): floor(a / b), integers staying integers; torch gives it no
+# derivative, so its backward raises torch's error
+FLOOR_DIVIDE = Op("NotImplemented", ("self", "other"),
+                  self=lambda grad: _no_derivative("floor_divide"),
+                  other=lambda grad: _no_derivative("floor_divide"))
+
+
+def _no_derivative(name):
+    raise RuntimeError(f"derivative for aten::{name} is not implemented")
+
+
+def floor_divide(input, other):
+    cdef TensorBase a = _as_tensor(input)
+    cdef TensorBase b = _operand(other, a)
+    if a._data.dtype.kind in 'iub' and b._data.dtype.kind in 'iub' and (b._data == 0).any():
+        raise RuntimeError("ZeroDivisionError")
+    token = _quiet_begin()          # x // 0 is inf or NaN, as torch's
+    try:
+        return _binary(FLOOR_DIVIDE, np.floor_divide, a, b)
+    finally:
+        _quiet_end(token)

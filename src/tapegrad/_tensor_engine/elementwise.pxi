@@ -60,8 +60,17 @@ relu = _unary_op("relu", "ReluBackward0", lambda x: _kernel_forward(TG_RELU, x)
                  if x.dtype.kind == 'f' else np.maximum(x, 0),
                  lambda grad, result: _fused_backward(TG_RELU, grad, result), keeps_integers=True)
 abs_op = _unary_op("abs", "AbsBackward0", np.abs,
-                   lambda grad, self: np.where(self > 0, grad, np.where(self < 0, -grad, 0)),
+                   lambda grad, self: _abs_grad(grad, self),
                    keeps_integers=True)
+
+
+cdef object _abs_grad(object grad, object x):
+    """grad * sgn(x), sgn(NaN) 0 as torch's; an inf grad at 0 is NaN, quietly, as torch's."""
+    token = _quiet_begin()
+    try:
+        return grad * np.sign(np.nan_to_num(x))
+    finally:
+        _quiet_end(token)
 
 
 CLAMP = Op("ClampBackward1", ("self",), ("min", "max"),
@@ -102,7 +111,11 @@ def clone(input):
 cdef TensorBase _cast(TensorBase a, object dtype, bint copy):
     if a._data.dtype is dtype and not copy:
         return a
-    out = a._data.astype(dtype)
+    token = _quiet_begin()          # a double past float's range is inf, as in torch
+    try:
+        out = a._data.astype(dtype)
+    finally:
+        _quiet_end(token)
     if dtype.kind != 'f':
         return _wrap(out, None)
     return _record(TO_COPY, out, (a,))

@@ -195,6 +195,22 @@ def index_add(input, dim, index, source, *, alpha=1):
     """input with alpha * source's slices added at index along dim."""
     cdef TensorBase a = _as_tensor(input)
     cdef TensorBase s = _operand(source, a)
+    out, where = _index_added(a, s, dim, index, alpha)
+    return _record(INDEX_ADD, out, (a, s), (where, alpha), (index,))
+
+
+cdef TensorBase _index_add_(TensorBase a, object dim, object index, object source, object alpha):
+    """index_add in place: a's slices at index along dim += alpha * source's."""
+    cdef TensorBase s = _operand(source, a)
+    _check_inplace(a, s)
+    out, where = _index_added(a, s, dim, index, alpha)
+    a._data[...] = out
+    _bump(a)
+    _record_inplace(INDEX_ADD, a, (a, s), (None, None), (where, alpha), (index,))
+    return a
+
+
+cdef tuple _index_added(TensorBase a, TensorBase s, object dim, object index, object alpha):
     x = a._data
     where, axis = _vector_index("index_add", a, dim, index)
     expected = x.shape[:axis] + (len(where[-1]),) + x.shape[axis + 1:]
@@ -212,7 +228,31 @@ def index_add(input, dim, index, source, *, alpha=1):
         where = ()
     else:
         np.add.at(out, where, s._data * alpha if alpha != 1 else s._data)
-    return _record(INDEX_ADD, out, (a, s), (where, alpha), (index,))
+    return out, where
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element (each slice along dim) repeated: repeats an int, or one count per
+    slice; recorded as the index_select torch's is made of."""
+    cdef TensorBase a = _as_tensor(input)
+    if dim is None:
+        a = a.reshape(-1)
+        dim = 0
+    axis = _dim(dim, a._data.ndim)
+    n = a._data.shape[axis] if a._data.ndim else 1
+    counts = (<TensorBase>repeats)._data if isinstance(repeats, TensorBase) else \
+        np.asarray(repeats)
+    if counts.dtype.kind not in 'iu':
+        raise RuntimeError("repeat_interleave: repeats must be an integer or a tensor of "
+                           f"integers, not {counts.dtype}")
+    if counts.ndim > 1 or counts.ndim == 1 and counts.shape[0] not in (1, n):
+        raise RuntimeError("repeats must have the same size as input along dim, but got "
+                           f"repeats.size(0) = {counts.shape[0] if counts.ndim else 1} and "
+                           f"input.size({dim}) = {n}")
+    if (counts < 0).any():
+        raise RuntimeError("repeats can not be negative")
+    index = np.repeat(np.arange(n, dtype=np.int64), np.broadcast_to(counts.reshape(-1), (n,)))
+    return index_select(a, axis, _wrap(index, None))
 
 
 MASKED_FILL = Op("MaskedFillBackward0", ("self",), ("mask",),

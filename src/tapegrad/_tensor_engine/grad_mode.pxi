@@ -1,34 +1,50 @@
 # Grad mode, per thread as torch's: a thread's no_grad() leaves other threads
-# recording. The mode lives in a thread-specific slot of CPython's (a C-level
-# lookup, a few ns per op): NULL is the default, grad enabled.
+# recording. The mode lives in one thread-specific slot of CPython's (a C-level
+# lookup, a few ns per op), holding both of a thread's switches as bits: grad
+# off, and inference mode on. NULL, the default, is grad on outside inference
+# mode, so whether an op records is one lookup and one comparison.
 
 from cpython.pythread cimport PyThread_tss_create, PyThread_tss_get, PyThread_tss_set
+from libc.stdint cimport uintptr_t
 
-cdef Py_tss_t _grad_mode_key
-cdef Py_tss_t _inference_key      # NULL outside inference_mode, _INFERENCE_ON inside
-if PyThread_tss_create(&_grad_mode_key) != 0 or PyThread_tss_create(&_inference_key) != 0:
+cdef Py_tss_t _mode_key
+if PyThread_tss_create(&_mode_key) != 0:
     raise MemoryError("tapegrad: cannot create the thread-specific grad mode")
 
-cdef void *_GRAD_OFF = <void *>1
-cdef void *_GRAD_ON = <void *>2
-cdef void *_INFERENCE_ON = <void *>1
+cdef uintptr_t _GRAD_OFF = 1
+cdef uintptr_t _INFERENCE_ON = 2
+
+
+cdef inline uintptr_t _mode() noexcept:
+    return <uintptr_t>PyThread_tss_get(&_mode_key)
+
+
+cdef inline void _set_mode(uintptr_t mode) noexcept:
+    PyThread_tss_set(&_mode_key, <void *>mode)
 
 
 cdef inline bint _inference_enabled() noexcept:
-    return PyThread_tss_get(&_inference_key) != NULL
+    return _mode() & _INFERENCE_ON
 
 
 cdef inline bint _grad_enabled() noexcept:
-    return PyThread_tss_get(&_grad_mode_key) != _GRAD_OFF and not _inference_enabled()
+    # both bits clear: grad on and not in inference mode
+    return PyThread_tss_get(&_mode_key) == NULL
+
+
+cdef inline bint _grad_mode_on() noexcept:
+    """The grad switch alone: on inside inference_mode() after enable_grad(), as torch's
+    is_grad_enabled() says, though nothing records there."""
+    return not (_mode() & _GRAD_OFF)
 
 
 cdef inline void _set_grad_enabled(bint mode) noexcept:
-    PyThread_tss_set(&_grad_mode_key, _GRAD_ON if mode else _GRAD_OFF)
+    _set_mode(_mode() & ~_GRAD_OFF if mode else _mode() | _GRAD_OFF)
 
 
 def is_grad_enabled():
-    """Whether ops record a graph in this thread."""
-    return _grad_enabled()
+    """Whether grad mode is on in this thread (ops record a graph, outside inference_mode)."""
+    return _grad_mode_on()
 
 
 def is_inference_mode_enabled():
@@ -41,7 +57,7 @@ class set_grad_enabled:
     decorator, restores the previous mode afterwards (as torch's)."""
 
     def __init__(self, mode):
-        self.previous = _grad_enabled()
+        self.previous = _grad_mode_on()
         self.mode = bool(mode)
         _set_grad_enabled(self.mode)
 
@@ -62,7 +78,7 @@ def _with_grad_mode(fn, mode):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        previous = _grad_enabled()
+        previous = _grad_mode_on()
         _set_grad_enabled(mode)
         try:
             return fn(*args, **kwargs)
@@ -76,7 +92,7 @@ class _GradMode:
     mode = True
 
     def __enter__(self):
-        self.previous = _grad_enabled()
+        self.previous = _grad_mode_on()
         _set_grad_enabled(self.mode)
         return self
 
@@ -114,24 +130,17 @@ class inference_mode:
         self.mode = bool(mode)
 
     def __enter__(self):
-        self.previous = (PyThread_tss_get(&_grad_mode_key) == _GRAD_OFF,
-                         _inference_enabled())
-        _set_inference(self.mode)
-        _set_grad_enabled(not self.mode)
+        self.previous = _mode()
+        # inference mode turns grad off; inference_mode(False) turns it on, as torch's
+        _set_mode(_GRAD_OFF | _INFERENCE_ON if self.mode else 0)
         return self
 
     def __exit__(self, *exc):
-        grad_off, inference = self.previous
-        _set_inference(inference)
-        _set_grad_enabled(not grad_off)
+        _set_mode(self.previous)
         return False
 
     def __call__(self, fn):
         return _with_inference_mode(fn, self.mode)
-
-
-cdef void _set_inference(bint mode) noexcept:
-    PyThread_tss_set(&_inference_key, _INFERENCE_ON if mode else NULL)
 
 
 def _with_inference_mode(fn, mode):

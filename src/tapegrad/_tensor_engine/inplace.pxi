@@ -141,3 +141,24 @@ cdef TensorBase _copy(TensorBase a, object src):
     _bump(a)
     _record_inplace(COPY, a, (a, s), (None, None), ())
     return a
+
+
+cdef TensorBase _clamp_(TensorBase a, object min, object max):
+    """clamp in place, with clamp's formula; a float bound on an integer tensor is
+    refused, as the result could not be written back."""
+    x = a._data
+    if x.dtype.kind != 'f' and (_is_float_bound(min) or _is_float_bound(max)):
+        raise RuntimeError(f"result type Float can't be cast to the desired output type "
+                           f"{_torch_dtype_name(x.dtype)}")
+    _check_inplace(a, None)
+    recording = _grad_enabled() and a._requires_grad
+    old = x.copy() if recording else None
+    with no_grad():
+        out = (<TensorBase>clamp(a, min, max))._data
+    x[...] = out
+    _bump(a)
+    if recording:
+        lo = -np.inf if min is None else float(min)
+        hi = np.inf if max is None else float(max)
+        _record_inplace(CLAMP, a, (a,), (old,), (lo, hi))
+    return a

@@ -7,7 +7,25 @@
 cdef str _scalar_type(object dtype):
     """torch's lower-case name of a dtype's scalar type (float, double, long)."""
     return {'float32': 'float', 'float64': 'double', 'int64': 'long', 'int32': 'int',
-            'bool': 'bool', 'uint8': 'byte'}.get(dtype.name, dtype.name)
+            'int16': 'short', 'int8': 'char', 'bool': 'bool',
+            'uint8': 'byte'}.get(dtype.name, dtype.name)
+
+
+cdef int _check_class_target(object t) except -1:
+    """torch's class-index targets are int64 or uint8."""
+    if t.dtype != int64 and t.dtype.name != 'uint8':
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{_scalar_type(t.dtype).capitalize()}")
+    return 0
+
+
+cdef int _check_weight_constant(str function, str argument, object weight) except -1:
+    """torch's losses take no gradient for their weights: a weight that requires one
+    is refused while grad mode records."""
+    if _needs_grad(weight) and _grad_enabled():
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to "
+                           f"argument '{argument}'. This input cannot have requires_grad True.")
+    return 0
 
 
 cdef object _class_rows(object x, object t, bint indices, str name):
@@ -109,13 +127,18 @@ cdef dict _CROSS_ENTROPY_OPS = {}
 
 cdef Op _cross_entropy_op(str name):
     """The fused op, named as the last op torch's composite records (NllLossBackward0
-    for class indices, AddBackward0 with label smoothing, ...)."""
+    for class indices, AddBackward0 with label smoothing, DivBackward1 for class
+    probabilities, ...). A probability target has a gradient too: d loss / d target
+    is the coefficient dq (-log_probs, smoothed and weighted) times the row's scale."""
     op = _CROSS_ENTROPY_OPS.get(name)
     if op is None:
         op = _CROSS_ENTROPY_OPS[name] = Op(
-            name, ("self",), ("probs", "q", "reduction", "denominator", "shape"), quiet=True,
+            name, ("self", "target"), ("probs", "q", "reduction", "denominator", "shape", "dq"),
+            quiet=True,
             self=lambda grad, probs, q, reduction, denominator, shape:
-            _cross_entropy_grad(grad, probs, q, reduction, denominator, shape))
+            _cross_entropy_grad(grad, probs, q, reduction, denominator, shape),
+            target=lambda grad, dq, reduction, denominator, shape:
+            _as_rows_of(dq * _row_scale(grad, reduction, denominator, dq.shape[0]), shape))
     return op
 
 
@@ -163,8 +186,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     t = _target_array(target)
     indices = t.dtype.kind in 'iu'
     if not indices and t.dtype.kind != 'f':
-        raise RuntimeError(f"cross_entropy: target must be class indices (integers) or class "
-                           f"probabilities (floats), not {t.dtype}")
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, "
+                           f"got {_scalar_type(t.dtype).capitalize()}")
+    if indices:
+        _check_class_target(t)
+    _check_weight_constant("nll_loss_forward", "weight", weight)
     rows, t_rows, loss_shape = _class_rows(x, t, indices, "cross_entropy")
     m, c = rows.shape
     w = _class_weight(weight, c, x.dtype)
@@ -188,9 +214,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         losses = -np.where(q != 0, q * log_probs, 0).sum(axis=1)
     out = np.asarray(_reduced(losses, reduction, denominator, loss_shape), dtype=x.dtype)
     probs = np.exp(log_probs) if scores._requires_grad and _grad_enabled() else None
+    dq = None
+    if not indices and _needs_grad(target) and _grad_enabled():
+        with np.errstate(invalid='ignore'):
+            dq = -(1 - label_smoothing) * log_probs * (1 if w is None else w)
     # the target is saved: its version is checked, as torch checks it
-    return _record(_cross_entropy_op(name), out, (scores,),
-                   (probs, q, reduction, denominator, x.shape),
+    return _record(_cross_entropy_op(name), out,
+                   (scores, target if isinstance(target, TensorBase) else None),
+                   (probs, q, reduction, denominator, x.shape, dq),
                    (target,) if isinstance(target, TensorBase) else ())
 
 
@@ -202,9 +233,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise ValueError(f"{reduction} is not a valid value for reduction")
     x = log_probs._data
     t = _target_array(target)
-    if t.dtype.kind not in 'iu':
-        raise RuntimeError(f"expected scalar type Long but found "
-                           f"{_scalar_type(t.dtype).capitalize()}")
+    _check_class_target(t)
+    _check_weight_constant("nll_loss_forward", "weight", weight)
     rows, t_rows, loss_shape = _class_rows(x, t, True, "nll_loss")
     m, c = rows.shape
     q, denominator = _index_coefficients(t_rows, c, _class_weight(weight, c, x.dtype),
@@ -302,6 +332,32 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction='mea
     return _record(SMOOTH_L1, out, (a, b), (reduction, float(beta)))
 
 
+cdef object _l1_derivative(object d):
+    # sign(d), with sign(NaN) 0: torch's l1_loss is abs then a reduction, and abs's
+    # gradient is grad * sgn(d)
+    return np.sign(np.nan_to_num(d))
+
+
+cdef Op _l1_op(str name):
+    return Op(name, ("self", "target"), ("reduction",),
+              self=lambda grad, self, target, reduction: _pointwise_grad(
+                  grad, _l1_derivative(self - target), reduction),
+              target=lambda grad, self, target, reduction: -_pointwise_grad(
+                  grad, _l1_derivative(self - target), reduction))
+
+
+# torch's l1_loss is a composite: its grad_fn is the reduction's, or abs's for 'none'
+cdef dict _L1_OPS = {'mean': _l1_op("MeanBackward0"), 'sum': _l1_op("SumBackward0"),
+                     'none': _l1_op("AbsBackward0")}
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction='mean'):
+    """The absolute error abs(input - target), reduced as reduction says: one node."""
+    a, b, x, y = _loss_operands(input, target, reduction)
+    out = _cast_array(np.asarray(_reduce_pointwise(np.abs(x - y), reduction)), x.dtype)
+    return _record(<Op>_L1_OPS[reduction], out, (a, b), (reduction,))
+
+
 def huber_loss(input, target, reduction='mean', delta=1.0):
     """Elementwise 0.5 * d ** 2 where d = abs(input - target) < delta, else
     delta * (d - 0.5 * delta); reduced by reduction."""
@@ -315,6 +371,68 @@ def huber_loss(input, target, reduction='mean', delta=1.0):
 
 
 # ------------------------------------------------------------------ binary cross-entropy
+
+# torch's floor of p (1 - p) in the gradient: 1e-12 as a C float
+cdef double _BCE_EPSILON = <float>1e-12
+
+
+cdef object _bce_grad_input(object grad, object p, object t, object weight, str reduction):
+    d = (p - t) / np.maximum((1 - p) * p, _BCE_EPSILON)
+    if weight is not None:
+        d = d * weight
+    return _pointwise_grad(grad, d, reduction)
+
+
+cdef object _bce_grad_target(object grad, object p, object weight, str reduction):
+    d = -np.log(p / (1 - p))             # -logit(p), unclamped, as torch's
+    if weight is not None:
+        d = d * weight
+    return _pointwise_grad(grad, d, reduction)
+
+
+BINARY_CROSS_ENTROPY = Op(
+    "BinaryCrossEntropyBackward0", ("self", "target"), ("weight", "reduction"), quiet=True,
+    self=lambda grad, self, target, weight, reduction:
+    _bce_grad_input(grad, self, target, weight, reduction),
+    target=lambda grad, self, weight, reduction:
+    _bce_grad_target(grad, self, weight, reduction))
+
+
+cdef tuple _binary_loss_operands(str function, object input, object target, object weight,
+                                 str reduction):
+    """input and target of one shape (torch refuses to broadcast them here), and the
+    target and the weight as arrays of input's dtype."""
+    cdef TensorBase a = _as_tensor(input)
+    cdef TensorBase b = _operand(target, a)
+    if reduction not in ('mean', 'sum', 'none'):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if a._data.shape != b._data.shape:
+        raise ValueError(f"Using a target size ({Size(b._data.shape)}) that is different to "
+                         f"the input size ({Size(a._data.shape)}) is deprecated. Please ensure "
+                         "they have the same size.")
+    _check_weight_constant(function, "weight", weight)
+    x = a._data
+    w = None if weight is None else _cast_array(_target_array(weight), x.dtype)
+    return a, b, x, _cast_array(b._data, x.dtype), w
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction='mean'):
+    """-(t log p + (1 - t) log(1 - p)), each log clamped at -100 as torch's, times the
+    weight (broadcast): one node."""
+    a, b, x, t, w = _binary_loss_operands("binary_cross_entropy", input, target, weight,
+                                          reduction)
+    if ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    with np.errstate(divide='ignore', invalid='ignore'):
+        log_p = np.maximum(np.log(x), -100)
+        log_1mp = np.maximum(np.log(1 - x), -100)
+        losses = -(t * log_p + (1 - t) * log_1mp)
+    if w is not None:
+        losses = losses * w
+    out = _cast_array(np.asarray(_reduce_pointwise(losses, reduction)), x.dtype)
+    return _record(BINARY_CROSS_ENTROPY, out, (a, b), (w, reduction))
+
 
 cdef object _bce_logits_grad_input(object grad, object x, object t, object weight,
                                    object pos_weight, str reduction):
@@ -356,6 +474,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if a._data.shape != b._data.shape:
         raise ValueError(f"Target size ({Size(b._data.shape)}) must be the same as input size "
                          f"({Size(a._data.shape)})")
+    _check_weight_constant("binary_cross_entropy_with_logits", "weight", weight)
+    _check_weight_constant("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     x = a._data
     t = _cast_array(b._data, x.dtype)
     w = None if weight is None else _cast_array(_target_array(weight), x.dtype)

@@ -122,12 +122,25 @@ cdef TensorBase _as_tensor(object x):
     return _wrap(infer_array(x, None), None)
 
 
+cdef inline int _category(object dtype) noexcept:
+    """torch's promotion categories: bool < integers < floats."""
+    cdef str kind = dtype.kind
+    return 0 if kind == 'b' else 2 if kind == 'f' else 1
+
+
 cdef object _promote(object a, object b):
-    """torch's promotion of two arrays' dtypes: float wins over integers and
-    bool at its own width; otherwise numpy's."""
+    """torch's promotion of two arrays' dtypes: a 0-d array beside an n-d one counts
+    only by its category (an int64 0-d leaves int32 int32, a float64 0-d leaves float32
+    float32, a float 0-d makes integers its own float); otherwise float wins over
+    integers and bool at its own width, and numpy's promotion decides the rest."""
     da, db = a.dtype, b.dtype
     if da is db:
         return da
+    if (a.ndim == 0) != (b.ndim == 0):
+        ca, cb = _category(da), _category(db)
+        if a.ndim == 0:
+            return da if ca > cb else db
+        return db if cb > ca else da
     fa, fb = da.kind == 'f', db.kind == 'f'
     if fa and not fb:
         return da

@@ -184,6 +184,21 @@ ADDMM = Op("AddmmBackward0", ("self", "mat1", "mat2"), ("beta", "alpha"),
                                                              grad * alpha, mat1))
 
 
+cdef int _check_expands_to(tuple shape, tuple target) except -1:
+    """torch's expand(shape -> target) refusals, with its words."""
+    if len(shape) > len(target):
+        raise RuntimeError(f"expand: the number of sizes provided ({len(target)}) must be greater "
+                           f"or equal to the number of dimensions in the tensor ({len(shape)})")
+    cdef Py_ssize_t lead = len(target) - len(shape), k
+    for k in range(len(shape) - 1, -1, -1):
+        if shape[k] != 1 and shape[k] != target[lead + k]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[lead + k]}) must match the existing "
+                f"size ({shape[k]}) at non-singleton dimension {lead + k}.  Target sizes: "
+                f"{list(target)}.  Tensor sizes: {list(shape)}")
+    return 0
+
+
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape."""
     cdef TensorBase a = _as_tensor(mat1)
@@ -201,9 +216,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
                            f"{_torch_dtype_name(x.dtype)} != {_torch_dtype_name(y.dtype)}")
     product = _mm(x, y)
-    if z.ndim > 2 or np.broadcast_shapes(z.shape, product.shape) != product.shape:
-        raise RuntimeError(f"The expanded size of the tensor must match the existing size: "
-                           f"input {tuple(z.shape)} and the product {tuple(product.shape)}")
+    _check_expands_to(z.shape, product.shape)
     if alpha != 1:
         product = product * alpha
     # beta == 0 ignores input, NaN and inf included, as torch

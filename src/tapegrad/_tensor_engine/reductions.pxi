@@ -176,9 +176,10 @@ def softmax(input, dim, dtype=None):
     cdef TensorBase a = _as_tensor(input)
     if dtype is not None:
         a = _cast(a, as_dtype(dtype), False)
-    shifted, axis, out_dtype = _shifted(a, dim)
-    e = np.exp(shifted)
-    out = (e / e.sum(axis=axis, keepdims=True)).astype(out_dtype, copy=False)
+    with np.errstate(invalid='ignore'):         # inf - inf: NaN, as torch's
+        shifted, axis, out_dtype = _shifted(a, dim)
+        e = np.exp(shifted)
+        out = (e / e.sum(axis=axis, keepdims=True)).astype(out_dtype, copy=False)
     return _record(SOFTMAX, out, (a,), (axis if axis is not None else 0,))
 
 
@@ -187,8 +188,8 @@ def log_softmax(input, dim, dtype=None):
     cdef TensorBase a = _as_tensor(input)
     if dtype is not None:
         a = _cast(a, as_dtype(dtype), False)
-    shifted, axis, out_dtype = _shifted(a, dim)
-    with np.errstate(divide='ignore'):
+    with np.errstate(divide='ignore', invalid='ignore'):
+        shifted, axis, out_dtype = _shifted(a, dim)
         out = (shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))).astype(
             out_dtype, copy=False)
     return _record(LOG_SOFTMAX, out, (a,), (axis if axis is not None else 0,))
@@ -344,3 +345,13 @@ def all_op(input, dim=None, keepdim=False):
 
 def any_op(input, dim=None, keepdim=False):
     return _all_any(np.any, input, dim, keepdim)
+
+
+AminmaxResult = namedtuple("aminmax", ["min", "max"])
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """(amin, amax) over every element or along dim."""
+    cdef TensorBase a = _as_tensor(input)
+    dims = () if dim is None else dim
+    return AminmaxResult(amin(a, dims, keepdim), amax(a, dims, keepdim))

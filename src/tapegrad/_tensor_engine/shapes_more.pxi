@@ -150,8 +150,16 @@ cdef object _rolled(object x, tuple shifts, object axes):
     return np.roll(x, shifts, axes)
 
 
+cdef bint _is_integer_like(object x):
+    if isinstance(x, TensorBase):
+        return (<TensorBase>x)._data.ndim == 0
+    return isinstance(x, numbers.Integral)
+
+
 cdef TensorBase _roll(TensorBase a, object shifts, object dims):
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    # a shift may be any integer, a 0-d integer tensor included, as torch's
+    shifts = (operator.index(shifts),) if _is_integer_like(shifts) else \
+        tuple(operator.index(s) for s in shifts)
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "

@@ -57,8 +57,8 @@ cdef TensorBase _variance(str name, object input, object dim, object unbiased, b
                       UserWarning, stacklevel=3)
     # a numpy float: dividing by a dof of 0 gives inf or NaN, as torch, not ZeroDivisionError
     dof = np.float64(max(dof, 0))
-    centred = _centred(x, axes)
-    with np.errstate(invalid='ignore', divide='ignore'):
+    with np.errstate(invalid='ignore', divide='ignore', over='ignore'):
+        centred = _centred(x, axes)
         out = np.asarray((centred * centred).sum(axis=axes, keepdims=keepdim) / dof,
                          dtype=x.dtype)
     if name == "var":
@@ -150,7 +150,23 @@ def norm(input, p='fro', dim=None, keepdim=False, dtype=None):
                                       "implemented")
         if p != 'fro':
             raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            # torch's 'fro' over more than two dims is a matrix norm, and refused
+            raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               f"{' '.join(str(d) for d in dim)}")
         p = 2
     elif p is None:
         p = 2
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over dim, as torch's var_mean."""
+    return (_variance("var", input, dim, unbiased, keepdim, correction),
+            mean(input, None if isinstance(dim, bool) else dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over dim, as torch's std_mean."""
+    return (_variance("std", input, dim, unbiased, keepdim, correction),
+            mean(input, None if isinstance(dim, bool) else dim, keepdim))

@@ -48,6 +48,16 @@ cdef class Tensor(TensorBase):
     def __rtruediv__(self, other):
         return rdiv(self, other)
 
+    def __floordiv__(self, other):
+        return floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return floor_divide(_operand(other, self), self)
+
+    def floor_divide(self, other):
+        """floor(self / other), broadcast; integers stay integers."""
+        return floor_divide(self, other)
+
     def __pow__(self, other, modulo):
         if modulo is not None:
             return NotImplemented
@@ -197,12 +207,30 @@ cdef class Tensor(TensorBase):
         return mean(self, dim, keepdim, dtype=dtype)
 
     def max(self, dim=None, keepdim=False):
-        """The largest element, or (values, indices) along dim."""
+        """The largest element, (values, indices) along dim, or maximum(self, other)
+        given a tensor."""
+        if isinstance(dim, TensorBase):
+            return maximum(self, dim)
         return _extreme(self, dim, keepdim, True)
 
     def min(self, dim=None, keepdim=False):
-        """The smallest element, or (values, indices) along dim."""
+        """The smallest element, (values, indices) along dim, or minimum(self, other)
+        given a tensor."""
+        if isinstance(dim, TensorBase):
+            return minimum(self, dim)
         return _extreme(self, dim, keepdim, False)
+
+    def median(self, dim=None, keepdim=False):
+        """The lower median, or (values, indices) along dim."""
+        return median(self, dim, keepdim)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """The k-th smallest element along dim, as (values, indices)."""
+        return kthvalue(self, k, dim, keepdim)
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        """(amin, amax), over every element or along dim."""
+        return aminmax(self, dim=dim, keepdim=keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest element, over all elements or along dim."""
@@ -620,6 +648,14 @@ cdef class Tensor(TensorBase):
         """A copy with alpha * source added at the slices index along dim."""
         return index_add(self, dim, index, source, alpha=alpha)
 
+    def index_add_(self, dim, index, source, *, alpha=1):
+        """In place: alpha * source's slices added at index along dim."""
+        return _index_add_(self, dim, index, source, alpha)
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        """Each element (slice along dim) repeated repeats times."""
+        return repeat_interleave(self, repeats, dim)
+
     def masked_fill(self, mask, value):
         """A copy with value (a number or a 0-d tensor) where mask (broadcast) is True."""
         return masked_fill(self, mask, value)
@@ -679,6 +715,10 @@ cdef class Tensor(TensorBase):
     def relu_(self):
         """In place: self = relu(self)."""
         return _inplace_unary(relu, self)
+
+    def clamp_(self, min=None, max=None):
+        """In place: self = clamp(self, min, max)."""
+        return _clamp_(self, min, max)
 
     def exp_(self):
         """In place: self = exp(self)."""

@@ -97,6 +97,11 @@ cdef class TensorBase:
         return _CPU
 
     @property
+    def is_cuda(self):
+        """Whether the tensor is on a CUDA device: never."""
+        return False
+
+    @property
     def is_leaf(self):
         """True for a tensor no recorded op made (what gets .grad)."""
         return self._grad_fn is None
@@ -213,9 +218,13 @@ cdef class TensorBase:
         return self._data.tolist()
 
     def __float__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self.item())
 
     def __int__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __index__(self):

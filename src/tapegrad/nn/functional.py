@@ -6,9 +6,10 @@ from tapegrad.creation import generator
 # --- nn layers (issue 12): convolution, pooling, activations and losses are ops of
 # the engine's table, one node each
 from tapegrad._tensor import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
-                              binary_cross_entropy_with_logits, conv1d, conv2d, cross_entropy,
-                              elu, gelu, hardtanh, huber_loss, leaky_relu, max_pool1d,
-                              max_pool2d, mse_loss, nll_loss, relu6, silu, smooth_l1_loss, softplus)
+                              binary_cross_entropy, binary_cross_entropy_with_logits, conv1d,
+                              conv2d, cross_entropy, elu, gelu, hardtanh, huber_loss, l1_loss,
+                              leaky_relu, max_pool1d, max_pool2d, mse_loss, nll_loss, relu6, silu,
+                              smooth_l1_loss, softplus)
 
 __all__ = ["relu", "tanh", "sigmoid", "softmax", "log_softmax", "linear", "dropout",
            "layer_norm", "embedding", "mse_loss", "l1_loss", "nll_loss", "binary_cross_entropy",
@@ -88,43 +89,6 @@ def embedding(input, weight):
     return weight[indices]
 
 
-def _reduce(losses, reduction):
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    if reduction == "none":
-        return losses
-    raise ValueError(f"{reduction} is not a valid value for reduction")
-
-
-def _same_shape(input, target, name):
-    if tuple(input.shape) != tuple(target.shape):
-        raise RuntimeError(f"{name}: input shape {tuple(input.shape)} and target shape "
-                           f"{tuple(target.shape)} differ")
-
-
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """The absolute error abs(input - target), reduced as reduction says."""
-    _same_shape(input, target, "l1_loss")
-    return _reduce((input - target).abs(), reduction)
-
-
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)), with the logs clamped at -100 as torch."""
-    _same_shape(input, target, "binary_cross_entropy")
-    if float(input.detach().min().item() if input.numel() else 0) < 0 or \
-            float(input.detach().max().item() if input.numel() else 0) > 1:
-        raise RuntimeError("all elements of input should be between 0 and 1")
-    log_p = input.log().clamp(min=-100)
-    log_1mp = (1 - input).log().clamp(min=-100)
-    losses = -(target * log_p + (1 - target) * log_1mp)
-    if weight is not None:          # a rescaling of each element's loss, broadcast
-        losses = losses * weight
-    return _reduce(losses, reduction)
-
-
 # --------------------------------------------------------- nn layers (issue 12)
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -190,10 +154,14 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 
 def _edge_index(size, before, after, mode):
-    """The source positions of a reflect- or replicate-padded axis."""
+    """The source positions of a reflect-, replicate- or circular-padded axis."""
     positions = np.arange(-before, size + after)
     if mode == "replicate":
         return np.clip(positions, 0, size - 1)
+    if mode == "circular":
+        if before > size or after > size:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        return positions % size
     if before >= size or after >= size:
         raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
                            f"input dimension, but got: padding ({before}, {after}) at dimension "
@@ -205,7 +173,7 @@ def _edge_index(size, before, after, mode):
 
 def pad(input, pad, mode="constant", value=None):
     """Pads the last len(pad) // 2 dimensions, last first, as torch: (left, right, top,
-    bottom, ...); negative padding crops. constant, reflect and replicate modes."""
+    bottom, ...); negative padding crops. constant, reflect, replicate and circular modes."""
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.ndim:
@@ -228,9 +196,9 @@ def pad(input, pad, mode="constant", value=None):
                      dtype=input.dtype)
         out[tuple(place)] = input
         return out
-    if mode not in ("reflect", "replicate"):
+    if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, "
-                                  "replicate are)")
+                                  "replicate, circular are)")
     if value:
         raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument.")
     out = input
