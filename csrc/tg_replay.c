@@ -340,6 +340,30 @@ size_t tg_program_handles(const tg_program *p)
     return n;
 }
 
+size_t tg_program_side_handles(const tg_program *p)
+{
+    size_t in_range = 0, own = 0;
+    for (uint32_t i = 0; i < p->nsegments; i++) {
+        const tg_segment *segment = p->segments[i];
+        for (uint32_t j = p->first_index[i]; j <= p->last_index[i] && j < segment->count; j++)
+            in_range += segment->nodes[j].op != TG_FREE_SLOT && segment->nodes[j].handle != NULL;
+    }
+    for (uint32_t k = 0; k < p->nops; k++)
+        own += p->nodes[k]->handle != NULL;
+    return in_range > own ? in_range - own : 0;
+}
+
+int tg_program_has_closure(const tg_program *p)
+{
+    for (uint32_t k = 0; k < p->nops; k++)
+        if (p->nodes[k]->flags & TG_HAS_CLOSURE)
+            return 1;
+    for (uint32_t i = 0; i < p->ninputs; i++)
+        if (p->inputs[i]->flags & TG_HAS_CLOSURE)
+            return 1;
+    return 0;
+}
+
 /* ------------------------------------------------------------ replaying */
 
 static int is_add_or_mul(int op)

@@ -72,6 +72,15 @@ void tg_program_free(tg_program *program);
 /* How many recorded operations and fresh leaves have a live handle now. */
 size_t tg_program_handles(const tg_program *program);
 
+/* How many live operation nodes in the program's recorded range, not of the
+ * program, have a handle: a Value made in the recorded call off the outputs'
+ * paths that the caller still holds (a replay would change its parents). */
+size_t tg_program_side_handles(const tg_program *program);
+
+/* Whether a node of the program, or an input, was given a Python _backward
+ * since it was recorded (a replay would not call it). */
+int tg_program_has_closure(const tg_program *program);
+
 /* Recomputes every value, local derivative and flag from the inputs' data.
  * On an error (the status Python's float arithmetic would raise), *failed is
  * the operation that raised and nothing was written to the tape. */

@@ -231,6 +231,7 @@ cdef inline tg_node *_record(int op, tg_node *a, tg_node *b, double y) except NU
 
 cdef int _raise_unrecorded(int status, int op, tg_node *a, tg_node *b, double y) except -1:
     """The error of a tg_record that failed: out of line, as it is rare."""
+    _note_read()    # tapegrad.compile: an except clause may branch on it
     name = _OP_NAMES[op]
     if name in ('+', '*', '**'):
         other = b.data if b is not NULL else y
@@ -604,8 +605,10 @@ cdef class Value:
         _check(self)
         if not callable(fn):
             raise TypeError(f"_backward must be callable, not {type(fn).__name__}")
+        global _closures_set
         _data_for(self).backward = fn
         _set_flags(self.node, 0, TG_CUSTOM | TG_HAS_CLOSURE)
+        _closures_set += 1    # tapegrad.compile: a replay would not call it
 
     def _local_backward(self):
         """Adds local gradient x this grad into each parent's grad, once."""

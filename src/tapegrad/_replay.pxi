@@ -43,6 +43,8 @@ cdef extern from "tg_replay.h" nogil:
                          uint32_t noutputs, tg_node **bad)
     void tg_program_free(tg_program *program)
     size_t tg_program_handles(const tg_program *program)
+    size_t tg_program_side_handles(const tg_program *program)
+    int tg_program_has_closure(const tg_program *program)
     int tg_program_forward(tg_program *program, uint32_t *failed)
     void tg_program_write_back(tg_program *program)
     void tg_program_write_outputs(tg_program *program)
@@ -80,6 +82,17 @@ cdef inline void _note_read() noexcept:
     global _value_reads
     if _recording_depth:
         _value_reads += 1
+
+
+def _recording_now():
+    """Whether a recording is in progress: a compiled function called inside
+    another's recording runs eagerly, so that the outer one records its ops."""
+    return _recording_depth > 0
+
+
+# Python _backward closures given to Values: a recording checks its nodes
+# again for one only when this changed.
+cdef size_t _closures_set = 0
 
 
 # The pending recordings, oldest first. The list holds them, and through
@@ -135,6 +148,9 @@ cdef bint _backward_replayed(tg_node *root) except -1:
     for recording in _pending:
         slot = recording.root_slots.get(<size_t>root)
         if slot is not None:
+            if recording.closures_seen != _closures_set and \
+                    tg_program_has_closure(&recording.program):
+                return False    # the eager sweep calls that _backward
             return recording.backward_from(slot)
     return False
 
@@ -220,6 +236,8 @@ cdef class _Recording:
     cdef bint leaf_inputs           # every input is a leaf: backward can stay flat
     cdef size_t unfolds_seen        # _unfolds when the nodes were last checked
     cdef readonly dict root_slots   # output operation's node address -> its slot
+    cdef size_t closures_seen       # _closures_set when no node had a closure
+    cdef readonly bint replayable   # False: the call kept a Value a replay would change
     cdef dict reach                 # slot -> the operations it depends on (array 'I')
 
     def __cinit__(self, Value sentinel, list outputs, set old_leaves):
@@ -272,6 +290,14 @@ cdef class _Recording:
         self.leaf_inputs = all(self.program.inputs[i].nparents == 0
                                for i in range(self.program.ninputs))
         self.unfolds_seen = _unfolds
+        self.closures_seen = _closures_set
+        # Eager calls make new Values each time: a replay must not hand back, or
+        # change the parents of, a Value the caller kept from this call. A leaf
+        # output the call made is such a Value (no op makes it again), and so is
+        # a held Value built in the call off the outputs' paths.
+        self.replayable = tg_program_side_handles(&self.program) == 0 and not any(
+            (<Value>v).node.nparents == 0 and <size_t>(<Value>v).node not in old_leaves
+            for v in outputs)
 
     cdef bint holds(self, tg_node *node):
         """Whether node may be a stale node of this recording."""
@@ -368,8 +394,12 @@ cdef class _Recording:
     def in_use(self):
         """Whether replaying would change Values someone else holds: an
         output, or a handle onto a recorded node (from _prev, say)."""
-        if self.busy:
+        if self.busy or not self.replayable:
             return True
+        if self.closures_seen != _closures_set:
+            if tg_program_has_closure(&self.program):
+                return True     # a replay would not call that _backward: record anew
+            self.closures_seen = _closures_set
         if self.checked != _new_handles:    # else no handle can have appeared
             if tg_program_handles(&self.program) > self.handles:
                 return True
@@ -419,7 +449,9 @@ cdef class _Recording:
             for i in range(n):
                 _check(<Value>params[i])
                 self.sgd_nodes[i] = (<Value>params[i]).node
-                self.sgd_slots[i] = input_slots.get(<size_t>self.sgd_nodes[i], TG_NO_SLOT)
+                # TG_NO_SLOT is UINT32_MAX: as a Python int Cython would read -1
+                slot = input_slots.get(<size_t>self.sgd_nodes[i])
+                self.sgd_slots[i] = TG_NO_SLOT if slot is None else slot
             self.sgd_params = params
             self.sgd_n = n
         i = 0

@@ -57,6 +57,14 @@ def compile(loss_fn, optimizer=None):
       number (a Value has no truth value or ordering, as in micrograd).
     * **Not replayable**: custom nodes, Values made with ``_children`` or given
       a Python ``_backward``: the first call raises TypeError.
+    * **Records again**: a call whose replay would raise (a math domain
+      error, say) runs loss_fn eagerly, which may catch it; a failed
+      operation during a recording makes it value-dependent, as an except
+      clause may branch on it. A call that keeps a Value it made other than
+      its outputs (a global list, say), or returns a leaf it made, is not
+      replayed. Giving a recorded Value a Python ``_backward`` makes the next
+      call record again. A compiled function called while another records
+      runs eagerly, so the outer recording holds its operations.
     * **Not tracked**: the code of loss_fn and of the objects it calls. If it
       would now use other Values (a new model, a parameter replaced rather
       than updated), compile a fresh function.
@@ -137,12 +145,20 @@ class Compiled:
         self.__doc__ = getattr(loss_fn, "__doc__", None)
 
     def __call__(self, *args, **kwargs):
+        if _engine._recording_now():
+            # inside another compiled function's recording: run, so that it
+            # records these operations as its own
+            return self.loss_fn(*args, **kwargs)
         key = _key((args, kwargs))
         if self.optimizer is not None:
             return self._train_step(key, args, kwargs)
         for entry in self._entries:
             if entry.key == key and not entry.recording.in_use():
-                entry.recording.replay()
+                try:
+                    entry.recording.replay()
+                except (ArithmeticError, ValueError):
+                    # eager Python meets the same error, and may catch it
+                    return self._record(key, args, kwargs)
                 self.replays += 1
                 outputs = entry.recording.outputs
                 if entry.single:
@@ -170,6 +186,8 @@ class Compiled:
                             f"tuple or dict of Values, not {type(result).__name__}")
         recording = _engine._Recording(sentinel, outputs, old_leaves)
         del outputs, sentinel
+        if not recording.replayable:
+            return result       # the next call records again
         if len(self._entries) >= _KEPT:
             self._entries.pop(0)
         self._entries.append(_Entry(key, (args, kwargs), recording, template))
@@ -181,8 +199,12 @@ class Compiled:
         for entry in self._entries:
             # in_use: busy in another thread (a fused step holds no Value of its graph)
             if entry.key == key and entry.single and not entry.recording.in_use():
+                try:
+                    loss = entry.recording.step_sgd(groups)
+                except (ArithmeticError, ValueError):
+                    break       # the Python step below meets it, as eager would
                 self.replays += 1
-                return entry.recording.step_sgd(groups)
+                return loss
         params = [p for group in groups for p in group["params"]]
         lrs = [float(group["lr"]) for group in groups for _ in group["params"]]
         loss = self._record(key, args, kwargs)

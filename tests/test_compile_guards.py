@@ -1,0 +1,239 @@
+"""tapegrad.compile against eager in the cases where a replay could differ.
+
+Each case runs the same steps eagerly and compiled and compares what a user
+sees: losses, gradients and the Values the caller holds. Found by a hostile
+review of the lazy write-back; every one of these was silently wrong (or
+raised) before its guard.
+"""
+import threading
+
+import pytest
+
+import tapegrad
+from tapegrad import Value, _engine
+from tapegrad.optim import SGD
+
+
+def both(run):
+    """run(wrap) with wrap = identity (eager) and wrap = tapegrad.compile."""
+    return run(lambda f: f), run(tapegrad.compile)
+
+
+def test_a_collection_during_the_recording_cannot_pass_a_new_constant_for_an_old_leaf():
+    def run(wrap):
+        garbage = [Value(float(i)) for i in range(5000)]
+        del garbage                 # dead leaves, not yet reclaimed
+        w = Value(0.5)
+
+        def f():
+            acc = w * 1.0
+            for _ in range(20000):  # enough to make the tape collect during the call
+                acc = acc * 1.0 + 0.0
+            c = Value(2.0)
+            return acc * c + c
+
+        fn, seen = wrap(f), []
+        for _ in range(4):
+            loss = fn()
+            loss.backward()
+            c = [v for v in loss._prev if not v._prev][0]
+            seen.append((loss.data, w.grad, c.grad))
+            del loss, c
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager
+
+
+def test_another_threads_collection_waits_for_a_recording():
+    def run(wrap):
+        garbage = [[Value(float(i)) for i in range(100)]]
+        go, done = threading.Event(), threading.Event()
+
+        def other():
+            go.wait()
+            garbage.clear()
+            _engine.collect()
+            done.set()
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        w, first = Value(0.5), [True]
+
+        def f():
+            h = w * w
+            if first[0]:
+                first[0] = False
+                go.set()
+                done.wait()
+            one = Value(1.0)
+            return h * one + one
+
+        fn, seen = wrap(f), []
+        for _ in range(4):
+            loss = fn()
+            loss.backward()
+            one = [v for v in loss._prev if not v._prev][0]
+            seen.append((loss.data, one.grad))
+            del loss, one
+        thread.join()
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager
+
+
+def test_a_compiled_function_inside_another_is_recorded_by_the_outer_one():
+    def run(wrap):
+        w = Value(0.5)
+        inner = wrap(lambda: (w * w + 1.0).tanh())
+        outer = wrap(lambda: inner() * 3.0)
+        seen = []
+        for step in range(4):
+            w.data, w.grad = 0.5 + step, 0.0
+            loss = outer()
+            loss.backward()
+            seen.append((loss.data, w.grad))
+            del loss
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager
+
+
+def test_a_value_kept_off_the_outputs_path_is_not_changed_by_later_calls():
+    def run(wrap):
+        w, kept = Value(0.5), []
+
+        def f():
+            h = (w * w).tanh()
+            if not kept:
+                kept.append(h * 2.0)
+            return h + w
+
+        fn = wrap(f)
+        fn()
+        for data in (1.0, 2.0, 3.0):
+            w.data = data
+            loss = fn()
+            loss.backward()
+            del loss
+        w.grad = 0.0
+        side = kept[0]
+        side.backward()
+        return side.data, w.grad, sorted(v.data for v in side._prev)
+    eager, compiled = both(run)
+    assert compiled == eager
+
+
+def test_a_leaf_the_call_returns_is_a_new_value_each_call():
+    def run(wrap):
+        w = Value(0.5)
+        fn = wrap(lambda: {"loss": w * w, "n": Value(2)})
+        fn()
+        fn()
+        held = fn()["n"]
+        held.data, held.grad = 99, 7.0
+        after = fn()["n"]
+        return held.data, held.grad, after.data, after.grad, after is held
+    eager, compiled = both(run)
+    assert compiled == eager
+
+
+def test_a_backward_closure_given_to_the_returned_loss_replaces_its_backward():
+    def run(wrap):
+        w = Value(0.5)
+        fn, grads = wrap(lambda: (w * w).tanh()), []
+        for _ in range(3):
+            w.grad = 0.0
+            loss = fn()
+            loss._backward = lambda: None
+            loss.backward()
+            grads.append(w.grad)
+            del loss
+        return grads
+    eager, compiled = both(run)
+    assert compiled == eager == [0.0, 0.0, 0.0]
+
+
+def test_a_backward_closure_given_to_a_recorded_node_is_not_kept_by_later_calls():
+    def run(wrap):
+        w = Value(0.5)
+        fn, grads = wrap(lambda: (w * w + 1.0).tanh() * 2.0), []
+        for step in range(3):
+            w.data, w.grad = 0.5 + step, 0.0
+            loss = fn()
+            if step == 0:
+                tanh = [v for v in loss._prev if v._op == "tanh"][0]
+                tanh._backward = lambda: None
+                del tanh
+            else:
+                list(loss._prev)
+            loss.backward()
+            grads.append(w.grad)
+            del loss
+        return grads
+    eager, compiled = both(run)
+    assert compiled == eager
+
+
+def test_a_parameter_given_a_backward_closure_after_recording_is_refused_not_ignored():
+    w = Value(0.5)
+    fn = tapegrad.compile(lambda: (w * w).tanh())
+    fn().backward()
+    fn().backward()
+    assert fn.replays == 1
+    w._backward = lambda: None
+    with pytest.raises(TypeError, match="cannot replay"):
+        fn()
+
+
+@pytest.mark.parametrize("order", [(-1.0, -2.0, 3.0, 5.0), (3.0, 5.0, -1.0, -2.0)])
+def test_an_exception_caught_inside_the_function_is_control_flow(order):
+    def run(wrap):
+        x = Value(1.0)
+
+        def f():
+            try:
+                return x.log() * 2.0
+            except ValueError:
+                return x * 0.0 + 1.0
+
+        fn, seen = wrap(f), []
+        for data in order:
+            x.data, x.grad = data, 0.0
+            loss = fn()
+            loss.backward()
+            seen.append((loss.data, x.grad))
+            del loss
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager
+
+
+def test_a_replay_that_meets_a_math_error_raises_it_as_eager():
+    x = Value(2.0)
+    fn = tapegrad.compile(lambda: x.log() * 2.0)
+    fn()
+    fn()
+    x.data = -1.0
+    with pytest.raises(ValueError, match="math domain error"):
+        fn()
+    x.data = 4.0
+    assert fn().data == Value(4.0).log().data * 2.0
+
+
+def test_the_fused_step_with_a_parameter_the_loss_does_not_use():
+    def run(fused):
+        w, unused = Value(2.0), Value(1.0)
+        opt = SGD([w, unused], lr=0.1)
+        if fused:
+            step = tapegrad.compile(lambda: w * w, optimizer=opt)
+            losses = [step() for _ in range(3)]
+        else:
+            losses = []
+            for _ in range(3):
+                loss = w * w
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(loss.data)
+        return losses, w.data, unused.data, unused.grad
+    assert run(True) == run(False)
