@@ -237,3 +237,35 @@ def test_the_fused_step_with_a_parameter_the_loss_does_not_use():
                 losses.append(loss.data)
         return losses, w.data, unused.data, unused.grad
     assert run(True) == run(False)
+
+
+def test_a_label_or_attribute_given_to_an_output_is_not_on_the_next_calls():
+    def run(wrap):
+        w = Value(0.5)
+        fn, seen = wrap(lambda: (w * w).tanh()), []
+        for k in range(3):
+            loss = fn()
+            seen.append((loss.label, getattr(loss, "step", None)))
+            loss.label, loss.step = f"loss{k}", k
+            del loss
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager == [("", None)] * 3
+
+
+def test_the_folded_constant_of_a_negative_zero_product_has_micrograds_grad():
+    micrograd = pytest.importorskip("micrograd.engine")
+
+    def run(value, wrap):
+        x = value(-0.0)
+        fn, seen = wrap(lambda: x * 0.5), []
+        for _ in range(3):
+            y = fn()
+            y.backward()
+            c = [v for v in y._prev if v is not x][0]
+            seen.append((c.data, str(c.grad)))
+            del y, c
+        return seen
+    expected = run(micrograd.Value, lambda f: f)
+    assert run(Value, lambda f: f) == expected
+    assert run(Value, tapegrad.compile) == expected

@@ -266,7 +266,7 @@ cdef int _unfold(tg_node *node) except -1:
     cdef tg_node *leaf = _push_leaf()
     leaf.data = c
     _mark_int(leaf, op == TG_OP_ADD_INT_CONST or op == TG_OP_MUL_INT_CONST)
-    leaf.grad = derivative * node.grad
+    leaf.grad = 0.0 + derivative * node.grad    # micrograd's 0 + ...: never -0.0
     cdef bint locked = _lock_tape()
     node.up.parent[1] = leaf
     node.local[1] = derivative

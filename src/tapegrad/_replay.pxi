@@ -532,8 +532,20 @@ cdef class _Recording:
             _unlock_tape(locked)
             if not self.eager_write:
                 self._pend()
+            self._renew_outputs()
         finally:
             self.busy = False
+
+    cdef int _renew_outputs(self) except -1:
+        """An eager call returns new Values: a label or attribute the user gave
+        an output of the last call is not on this call's."""
+        cdef Value v
+        for v in self.made:
+            if v.side is not None:
+                v.side.label = None
+                v.attrs = NULL      # first: the dict's values may run Python as they go
+                v.side.attrs = None
+        return 0
 
     cdef int _raise_at(self, int status, uint32_t k) except -1:
         """The error the eager op would have raised, with its wording."""
