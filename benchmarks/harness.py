@@ -500,6 +500,17 @@ def load_average():
         return None
 
 
+# What each extension is built from (setup.py's sources and depends, and the
+# .pxi its .pyx includes): a newer one means the build is stale.
+EXTENSION_SOURCES = {
+    "_engine": ["src/tapegrad/_engine.pyx", "src/tapegrad/_tape.pxd", "src/tapegrad/_*.pxi",
+                "csrc/tg_tape.*", "csrc/tg_ops.h", "csrc/tg_replay.*", "csrc/tg_record.h",
+                "csrc/tg_debug.h"],
+    "_tensor": ["src/tapegrad/_tensor.pyx", "src/tapegrad/_kernels.pxd",
+                "src/tapegrad/_tensor_engine/*.pxi", "csrc/tg_kernels.*", "csrc/tg_debug.h"],
+}
+
+
 def extension_state():
     """When the compiled extensions were built, and whether a source in this checkout is newer."""
     package = Path(tapegrad.__file__).parent
@@ -514,10 +525,9 @@ def extension_state():
     src = REPO / "src" / "tapegrad"
     if package.resolve() != src.resolve():
         return f"{stamp}; installed copy, not checked against this checkout's sources"
-    shared = list(src.glob("*.pxd")) + list((REPO / "csrc").glob("*"))
     stale = [module for module, mtime in built.items()
              if any(p.stat().st_mtime > mtime
-                    for p in shared + [src / (module + ".pyx")] if p.exists())]
+                    for pattern in EXTENSION_SOURCES[module] for p in REPO.glob(pattern))]
     if stale:
         return (f"{stamp}; WARNING: {', '.join(stale)} older than its sources, rebuild with "
                 "`python setup.py build_ext --inplace`")
