@@ -17,7 +17,7 @@ import platform
 import time
 
 import numpy as np
-from harness import Timing
+from harness import Timing, tapegrad_and_torch
 
 
 def make_loader(lib, X, y, shuffle, per_sample):
@@ -64,20 +64,13 @@ def main():
     args = parser.parse_args()
     n, repeats = (6_400, 5) if args.quick else (60_000, 9)
 
-    import tapegrad
-    systems = {"tapegrad": tapegrad}
-    try:
-        import torch
-        torch.set_num_threads(1)
-        systems["torch"] = torch
-    except ImportError:
-        print("> torch is not installed: only tapegrad runs")
+    systems = tapegrad_and_torch("> torch is not installed: only tapegrad runs")
 
     rng = np.random.default_rng(0)
     X = rng.random((n, 784), dtype=np.float32)
     y = rng.integers(0, 10, n)
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; Python "
-          f"{platform.python_version()}; tapegrad {tapegrad.__version__}"
+          f"{platform.python_version()}; tapegrad {systems['tapegrad'].__version__}"
           + (f"; torch {systems['torch'].__version__}" if "torch" in systems else ""))
     print(f"{n} samples of 784 float32, batch 64, median of {repeats} passes per system\n")
     print("| dataset, shuffle | " + " | ".join(f"{s} (us/batch)" for s in systems)

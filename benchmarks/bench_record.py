@@ -16,6 +16,7 @@ import statistics
 import time
 
 import numpy as np
+from harness import tapegrad_and_torch
 
 CASES = ["0-d, grad", "0-d, no grad", "(4,), grad", "(4,), no grad", "0-d, in no_grad"]
 
@@ -48,14 +49,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=41)
     parser.add_argument("--ops", type=int, default=20000)
     args = parser.parse_args()
-    import tapegrad
-    systems = {"tapegrad": tapegrad}
-    try:
-        import torch
-        torch.set_num_threads(1)
-        systems["torch"] = torch
-    except ImportError:
-        print("torch is not installed: tapegrad alone")
+    systems = tapegrad_and_torch("torch is not installed: tapegrad alone")
     runs = {(name, case): make_case(lib, case) for name, lib in systems.items() for case in CASES}
     for run in runs.values():
         run(args.ops // 10)        # warm up
@@ -64,7 +58,7 @@ def main():
         for key, run in runs.items():
             samples[key].append(run(args.ops))
     print(f"ns per a + b, median of {args.rounds} rounds of {args.ops} ops "
-          f"(tapegrad {tapegrad.__version__})")
+          f"(tapegrad {systems['tapegrad'].__version__})")
     print(f"| case | {' | '.join(systems)} |")
     print(f"|---|{'---|' * len(systems)}")
     for case in CASES:

@@ -262,6 +262,21 @@ class Results:
 
 # ------------------------------------------------------- measuring helpers
 
+def tapegrad_and_torch(missing_note):
+    """{"tapegrad": tapegrad, "torch": torch at one intra-op thread}, torch only when
+    installed (else missing_note is printed): the systems of the tensor micro-benchmarks."""
+    import tapegrad
+    systems = {"tapegrad": tapegrad}
+    try:
+        import torch
+    except ImportError:
+        print(missing_note)
+        return systems
+    torch.set_num_threads(1)
+    systems["torch"] = torch
+    return systems
+
+
 def median(samples):
     return statistics.median(samples) if samples else None
 
