@@ -46,6 +46,7 @@ cdef extern from "Python.h":
     int PyObject_GenericSetAttr(object, object, PyObject *) except -1
     ctypedef struct PyTypeObject:
         Py_ssize_t tp_dictoffset
+        void *tp_descr_set
     void PyType_Modified(PyTypeObject *)
 
 import gc

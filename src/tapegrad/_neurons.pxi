@@ -6,128 +6,185 @@
 # but no handle is made for the intermediate nodes and no Python runs between
 # them. Inputs other than Values and real numbers take the plain Python path.
 
+cdef extern from "Python.h":
+    object PyObject_GenericGetDict(object, void *)
+    PyObject *_PyType_Lookup(PyTypeObject *, object)
+    PyObject *PyList_GET_ITEM(object, Py_ssize_t)
+    PyObject *PyTuple_GET_ITEM(object, Py_ssize_t)
+    PyTypeObject *Py_TYPE(PyObject *)
+
+
+cdef object _MISSING = object()
+
+
 cdef enum:
     STACK_INPUTS = 64   # inputs read into arrays on the C stack; more are allocated
 
 
-cdef int _read_inputs(tuple xs, Py_ssize_t n, double *numbers, int *kinds) except -1:
+cdef struct _Operands:
+    # one layer's inputs, read once: input i is the Value of node nodes[i], or
+    # (nodes[i] NULL) the number numbers[i] of kind kinds[i]; and weights, the
+    # weight nodes of the neuron being recorded
+    double *numbers
+    int *kinds
+    tg_node **nodes
+    tg_node **weights
+
+
+cdef struct _StackOperands:
+    double numbers[STACK_INPUTS]
+    int kinds[STACK_INPUTS]
+    tg_node *nodes[STACK_INPUTS]
+    tg_node *weights[STACK_INPUTS]
+
+
+cdef int _operands_for(_Operands *ops, Py_ssize_t n, _StackOperands *stack) except -1:
+    """Points ops at stack, or at one allocated block where n inputs do not fit
+    (free it with _free_operands)."""
+    cdef char *block
+    if n <= STACK_INPUTS:
+        ops.numbers, ops.kinds = stack.numbers, stack.kinds
+        ops.nodes, ops.weights = stack.nodes, stack.weights
+        return 0
+    block = <char *>malloc(n * (sizeof(double) + sizeof(int) + 2 * sizeof(tg_node *)))
+    if block is NULL:
+        raise MemoryError()
+    ops.numbers = <double *>block
+    ops.nodes = <tg_node **>(block + n * sizeof(double))
+    ops.weights = ops.nodes + n
+    ops.kinds = <int *>(ops.weights + n)
+    return 0
+
+
+cdef inline void _free_operands(_Operands *ops, _StackOperands *stack) noexcept:
+    if ops.numbers is not stack.numbers:
+        free(ops.numbers)
+
+
+cdef int _read_inputs(tuple xs, Py_ssize_t n, _Operands *ops) except -1:
     """Reads xs[:n] before anything is recorded (reading a number may run
-    Python code, which must not run while unrooted nodes are being recorded):
-    kinds[i] is NOT_A_NUMBER for a Value, else the number's kind, in numbers[i].
-    Returns 0 if some input is neither."""
+    Python code, which must not run while unrooted nodes are being recorded).
+    Returns 0 if some input is neither a Value nor a real number."""
     cdef Py_ssize_t i
     for i in range(n):
         x = xs[i]
         if isinstance(x, Value):
             _check(<Value>x)
-            kinds[i] = NOT_A_NUMBER
+            ops.nodes[i] = (<Value>x).node
+            ops.kinds[i] = NOT_A_NUMBER
         else:
-            kinds[i] = _as_number(x, &numbers[i])
-            if kinds[i] == NOT_A_NUMBER:
+            ops.nodes[i] = NULL
+            ops.kinds[i] = _as_number(x, &ops.numbers[i])
+            if ops.kinds[i] == NOT_A_NUMBER:
                 return 0
     return 1
 
 
-cdef int _all_values(object ws, Py_ssize_t n) except -1:
-    """1 if ws[:n] are all Values (raises for an uninitialised one), else 0."""
+cdef int _read_weights(object ws, Py_ssize_t n, tg_node **nodes) except -1:
+    """nodes[i] = the node of ws[i], for ws[:n] a list or a tuple: 1 if they are
+    all Values (raises for an uninitialised one), else 0."""
     cdef Py_ssize_t i
+    cdef bint is_list = type(ws) is list
+    cdef PyObject *w
     for i in range(n):
-        w = ws[i]
-        if not isinstance(w, Value):
+        w = PyList_GET_ITEM(ws, i) if is_list else PyTuple_GET_ITEM(ws, i)
+        if type(<object>w) is not Value:    # Value is final: no subclass to allow for
             return 0
         _check(<Value>w)
+        nodes[i] = (<Value>w).node
     return 1
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-cdef tg_node *_neuron_node(tg_node *bias, object ws, tuple xs, Py_ssize_t n,
-                           const double *numbers, const int *kinds) except NULL:
-    """b + w0*x0 + w1*x1 + ..., in micrograd's order, of inputs checked by
-    _read_inputs and weights (a list or a tuple) checked by _all_values."""
+cdef tg_node *_neuron_node(tg_node *bias, const _Operands *ops, Py_ssize_t n) except NULL:
+    """b + w0*x0 + w1*x1 + ..., in micrograd's order, of inputs read by
+    _read_inputs and weights read by _read_weights."""
     cdef tg_node *acc = bias
     cdef tg_node *product
     cdef Py_ssize_t i
     for i in range(n):
-        if kinds[i] == NOT_A_NUMBER:
-            product = _binary_node(TG_OP_MUL, (<Value>ws[i]).node, (<Value>xs[i]).node)
+        if ops.nodes[i] is not NULL:
+            product = _binary_node(TG_OP_MUL, ops.weights[i], ops.nodes[i])
         else:
-            product = _const_node(TG_OP_MUL, (<Value>ws[i]).node, numbers[i],
-                                  kinds[i] == INTEGER)
+            product = _const_node(TG_OP_MUL, ops.weights[i], ops.numbers[i],
+                                  ops.kinds[i] == INTEGER)
         acc = _binary_node(TG_OP_ADD, acc, product)
     return acc
 
 
 def weighted_sum(w, x, Value start not None):
     """``sum((wi*xi for wi, xi in zip(w, x)), start)``, recorded natively."""
-    cdef double stack_numbers[STACK_INPUTS]
-    cdef int stack_kinds[STACK_INPUTS]
-    cdef double *numbers = stack_numbers
-    cdef int *kinds = stack_kinds
+    cdef _StackOperands stack
+    cdef _Operands ops
     cdef Py_ssize_t n
     _check(start)
     ws = tuple(w)
     xs = tuple(x)
     n = min(len(ws), len(xs))
-    if n > STACK_INPUTS:
-        numbers = <double *>malloc(n * sizeof(double))
-        kinds = <int *>malloc(n * sizeof(int))
+    _operands_for(&ops, n, &stack)
     try:
-        if numbers is NULL or kinds is NULL:
-            raise MemoryError()
-        if not _read_inputs(xs, n, numbers, kinds) or not _all_values(ws, n):
+        if not _read_inputs(xs, n, &ops) or not _read_weights(ws, n, ops.weights):
             return sum((a * b for a, b in zip(ws, xs)), start)
-        return _handle_of(_neuron_node(start.node, ws, xs, n, numbers, kinds))
+        return _handle_of(_neuron_node(start.node, &ops, n))
     finally:
-        if numbers is not stack_numbers:
-            free(numbers)
-            free(kinds)
+        _free_operands(&ops, &stack)
 
 
-def layer_forward(neurons, x, neuron_type):
+cdef bint _instance_attributes(type cls) noexcept:
+    """True if cls lets w, b and nonlin of its instances be read from their
+    __dict__: no data descriptor (a property) of those names on the class."""
+    cdef PyObject *attr
+    for name in ('w', 'b', 'nonlin'):
+        attr = _PyType_Lookup(<PyTypeObject *>cls, name)
+        if attr is not NULL and Py_TYPE(attr).tp_descr_set is not NULL:
+            return False
+    return True
+
+
+def layer_forward(neurons, x, type neuron_type not None):
     """``[n(x) for n in neurons]``, recorded natively for the neurons of
     neuron_type (micrograd's Neuron: n.w, n.b, n.nonlin); the others are called."""
-    cdef double stack_numbers[STACK_INPUTS]
-    cdef int stack_kinds[STACK_INPUTS]
-    cdef double *numbers = stack_numbers
-    cdef int *kinds = stack_kinds
+    cdef _StackOperands stack
+    cdef _Operands ops
     cdef Py_ssize_t n, nx
     cdef tg_node *act
     cdef list out = []
+    cdef dict attrs
+    cdef bint plain = _instance_attributes(neuron_type)
     xs = tuple(x)
     if type(x) is not list:
         x = xs      # an iterator is read once: every neuron gets the same inputs
     nx = len(xs)
-    if nx > STACK_INPUTS:
-        numbers = <double *>malloc(nx * sizeof(double))
-        kinds = <int *>malloc(nx * sizeof(int))
+    _operands_for(&ops, nx, &stack)
     try:
-        if numbers is NULL or kinds is NULL:
-            raise MemoryError()
-        if not _read_inputs(xs, nx, numbers, kinds):
+        if not _read_inputs(xs, nx, &ops):
             return [neuron(x) for neuron in neurons]
         for neuron in neurons:
-            if type(neuron) is not neuron_type:
+            if type(neuron) is not neuron_type or not plain:
                 out.append(neuron(x))
                 continue
-            # Python may run here (attributes, truth values), between neurons
-            ws = neuron.w
+            # Python may run here (a truth value), between neurons; the
+            # attributes come from the instance's own dict: the class has no
+            # property of those names
+            attrs = PyObject_GenericGetDict(neuron, NULL)
+            ws = attrs.get('w')
+            bias = attrs.get('b')
+            nonlin = attrs.get('nonlin', _MISSING)
+            if ws is None:
+                out.append(neuron(x))   # which raises what a missing attribute raises
+                continue
             if type(ws) is not list and type(ws) is not tuple:
                 ws = tuple(ws)
-            bias = neuron.b
-            relu = True if neuron.nonlin else False
+            relu = True if nonlin else False
             n = min(len(ws), nx)
-            if not isinstance(bias, Value) or not _all_values(ws, n):
+            if not isinstance(bias, Value) or nonlin is _MISSING or not _read_weights(ws, n, ops.weights):
                 out.append(neuron(x))
                 continue
             _check(<Value>bias)
             # and not from here on until the neuron's output has its handle
-            act = _neuron_node((<Value>bias).node, ws, xs, n, numbers, kinds)
+            act = _neuron_node((<Value>bias).node, &ops, n)
             if relu:
                 act = _relu_node(act)
             out.append(_handle_of(act))
         return out
     finally:
-        if numbers is not stack_numbers:
-            free(numbers)
-            free(kinds)
+        _free_operands(&ops, &stack)
