@@ -3,12 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Slack of the collection thresholds: a small tape is not collected at all. */
-#define TG_COLLECT_SLACK 16
+/* Slack of the collection thresholds: a small tape is not collected at all.
+ * A collection walks every live node, so a graph that lives across it (a
+ * training step's, while it is built) is walked again at each one: a large
+ * slack makes that rare. 128 segments are 16 MiB. */
+#define TG_COLLECT_SLACK 128
 
 static void schedule_collection(tg_tape *tape)
 {
     tape->collect_at = 2 * tape->nsegments + TG_COLLECT_SLACK;
+    tape->idle_collect_at = tape->nsegments + TG_IDLE_SLACK;
     tape->collect_leaves_at = 2 * tape->nleaf_segments + TG_COLLECT_SLACK;
 }
 
@@ -218,7 +222,7 @@ static void free_dead_leaf_slots(tg_tape *tape)
                 continue;
             node->op = TG_FREE_SLOT;
             node->flags = 0;
-            tg_node_set_handle(node, NULL);
+            tg_node_set_handle(tape, node, NULL);
             node->up.parent[0] = tape->free_leaves;
             tape->free_leaves = node;
         }

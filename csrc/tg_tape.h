@@ -109,12 +109,24 @@ typedef struct tg_tape {
     size_t collect_at;
     size_t collect_leaves_at;
     int collect_due;
+    /* Handles of operations (nodes with parents). Only a handle roots a node,
+     * and a leaf roots no operation, so when the last one goes every
+     * operation on the tape is garbage: a training step that drops its graph.
+     * Collecting then costs next to nothing, however big the graph was, and
+     * the next step reuses its segments while they are still in cache: the
+     * tape collects then once it has grown by TG_IDLE_SLACK segments. */
+    size_t op_handles;
+    size_t idle_collect_at;
 } tg_tape;
 
 /* At most this many freed segments are kept for reuse: a training loop frees
  * and makes segments at every step, and fresh memory costs a page fault per
  * page. */
-#define TG_SPARE_SEGMENTS 16
+#define TG_SPARE_SEGMENTS 64
+
+/* Segments of operations the tape grows by before a collection is due once no
+ * handle of an operation is left (see tg_tape.op_handles). */
+#define TG_IDLE_SLACK 4
 
 /* A tape with one empty segment in each list. TG_ERR_NOMEM when they cannot be
  * allocated (the tape is then empty and holds nothing). */
@@ -177,14 +189,21 @@ static inline tg_segment *tg_node_segment(const tg_node *node)
 
 /* Gives node its Python handle, or takes it away (handle NULL). Every change
  * of node->handle goes through here: a collection skips the segments without
- * a handle that no live node points into, without reading their nodes. */
-static inline void tg_node_set_handle(tg_node *node, void *handle)
+ * a handle that no live node points into, without reading their nodes; and
+ * the count of handles of operations says when all of them are garbage. */
+static inline void tg_node_set_handle(tg_tape *tape, tg_node *node, void *handle)
 {
     tg_segment *segment = tg_node_segment(node);
-    if (node->handle == NULL && handle != NULL)
+    if (node->handle == NULL && handle != NULL) {
         segment->handles++;
-    else if (node->handle != NULL && handle == NULL)
+        if (node->nparents > 0)
+            tape->op_handles++;
+    } else if (node->handle != NULL && handle == NULL) {
         segment->handles--;
+        if (node->nparents > 0 && --tape->op_handles == 0
+                && tape->nsegments >= tape->idle_collect_at)
+            tape->collect_due = 1;
+    }
     node->handle = handle;
 }
 

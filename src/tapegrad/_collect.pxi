@@ -151,7 +151,7 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
                 handle = <Value>node.handle
                 handle.node = NULL
                 handle.attrs = NULL
-                tg_node_set_handle(node, NULL)
+                tg_node_set_handle(&_tape, node, NULL)
             dropped.append(data)
         freed = tg_tape_reclaim(&_tape)   # and says when the next collection is due
     finally:

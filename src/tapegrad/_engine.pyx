@@ -172,7 +172,7 @@ cdef inline Value _new_handle(tg_node *node):
     cdef Value v = Value.__new__(Value)
     PyObject_GC_UnTrack(v)     # it holds no Python object until it gets data
     v.node = node
-    tg_node_set_handle(node, <void *>v)
+    tg_node_set_handle(&_tape, node, <void *>v)
     if _tape.collect_due:
         _collect()
     return v
@@ -448,7 +448,7 @@ cdef class Value:
             node.data = x
             _mark_int(node, kind == INTEGER)
             self.node = node
-            tg_node_set_handle(node, <void *>self)
+            tg_node_set_handle(&_tape, node, <void *>self)
             if _op:
                 _data_for(self).op_name = _op
             if label:
@@ -482,7 +482,7 @@ cdef class Value:
         finally:
             free(nodes)
         self.node = node
-        tg_node_set_handle(node, <void *>self)
+        tg_node_set_handle(&_tape, node, <void *>self)
         if _op:
             _data_for(self).op_name = _op
         if label:
@@ -495,7 +495,7 @@ cdef class Value:
 
     def __dealloc__(self):
         if self.node is not NULL and self.node.handle == <void *>self:
-            tg_node_set_handle(self.node, NULL)
+            tg_node_set_handle(&_tape, self.node, NULL)
             if self.side is not None:
                 _keep(self.node, self.side)   # the tape keeps it for the node
 

@@ -54,6 +54,7 @@ cdef extern from "tg_tape.h" nogil:
         size_t collect_at
         size_t collect_leaves_at
         int collect_due
+        size_t op_handles
 
     enum:
         TG_FREE_SLOT
@@ -70,7 +71,7 @@ cdef extern from "tg_tape.h" nogil:
     size_t tg_tape_reclaim(tg_tape *tape)
     tg_segment *tg_node_segment(const tg_node *node)
     tg_node *tg_node_parent(const tg_node *node, uint32_t k)
-    void tg_node_set_handle(tg_node *node, void *handle)
+    void tg_node_set_handle(tg_tape *tape, tg_node *node, void *handle)
     int tg_node_set_parents(tg_node *node, tg_node **parents, uint32_t n)
     void tg_sweep_begin(tg_sweep *sweep, tg_tape *tape, tg_node *root)
     tg_node *tg_sweep_run(tg_sweep *sweep)

@@ -167,8 +167,10 @@ class Compiled:
         return self._record(key, args, kwargs)
 
     def _record(self, key, args, kwargs):
-        old_leaves = _engine._leaf_addresses()
         sentinel = _engine._begin_recording()
+        # after it: making the sentinel may collect, which frees dead leaves'
+        # slots for the call's new constants; none is freed from here on
+        old_leaves = _engine._leaf_addresses()
         try:
             result = self.loss_fn(*args, **kwargs)
         finally:
