@@ -51,6 +51,9 @@ cdef extern from "Python.h":
 
 import gc
 import numbers
+import operator
+
+import numpy as np
 
 
 # ---------------------------------------------------------------- the tape
@@ -291,8 +294,23 @@ cdef object _binary(int op, Value a, object other):
         return _new_handle(_binary_node(op, a.node, (<Value>other).node))
     kind = _as_number(other, &c)
     if kind == NOT_A_NUMBER:
-        return NotImplemented
+        return _other_operand(a, other, _OPERATORS[op], False)
     return _new_handle(_const_node(op, a.node, c, kind == INTEGER))
+
+
+# the Python operator of each op code _binary takes
+cdef dict _OPERATORS = {TG_OP_ADD: operator.add, TG_OP_MUL: operator.mul}
+
+
+cdef object _other_operand(Value v, object other, object op, bint reflected):
+    """v op other (other op v where reflected) for an operand that is not a
+    number: for a numpy array, what numpy makes of it for a Python object,
+    an object array of v op x (x op v) over its elements; else NotImplemented."""
+    if not isinstance(other, np.ndarray):
+        return NotImplemented
+    if reflected:
+        return np.frompyfunc(lambda x: op(x, v), 1, 1)(other)
+    return np.frompyfunc(lambda x: op(v, x), 1, 1)(other)
 
 
 cdef inline object _add(Value a, object other):
@@ -409,6 +427,15 @@ cdef int _set_data(Value v, object value) except -1:
     return 0
 
 
+cdef int _set_grad(Value v, object value) except -1:
+    cdef double x
+    _check(v)
+    if not _as_number(value, &x):
+        raise TypeError(f"Value grad must be a real number, not {type(value).__name__}")
+    v.node.grad = x
+    return 0
+
+
 @cython.final
 @cython.freelist(8192)   # a training step keeps a few thousand handles: reuse them all
 cdef class Value:
@@ -489,9 +516,11 @@ cdef class Value:
             _data_for(self).label = label
 
     # numpy's scalars (np.float64(2) * v, np.int64(1) + v) give way to Value's
-    # reflected ops, which are fast, instead of going through an object array;
-    # arrays (priority 0) keep theirs, so `array * v` is still an object array.
-    __array_priority__ = -1.0
+    # reflected ops at once, which are fast, instead of going through an object
+    # array (numpy looks for __array_ufunc__ first: when a type has none, the
+    # failed look-up alone costs a formatted AttributeError). Arrays give way
+    # too, and _other_operand makes what numpy made of `array * v`.
+    __array_ufunc__ = None
 
     def __dealloc__(self):
         if self.node is not NULL and self.node.handle == <void *>self:
@@ -525,11 +554,7 @@ cdef class Value:
 
     @grad.setter
     def grad(self, value):
-        cdef double x
-        _check(self)
-        if not _as_number(value, &x):
-            raise TypeError(f"Value grad must be a real number, not {type(value).__name__}")
-        self.node.grad = x
+        _set_grad(self, value)
 
     @property
     def label(self):
@@ -547,8 +572,10 @@ cdef class Value:
 
     def __setattr__(self, name, value):
         cdef _NodeData data
-        if name == 'data':      # the optimizer's path first
+        if name == 'data':      # the optimizer's and zero_grad's paths first
             _set_data(self, value)
+        elif name == 'grad':
+            _set_grad(self, value)
         elif name in _PROPERTIES:
             PyObject_GenericSetAttr(self, name, <PyObject *>value)
         else:
@@ -655,13 +682,13 @@ cdef class Value:
             return _add(self, -other)
         kind = _as_number(other, &c)
         if kind == NOT_A_NUMBER:
-            return NotImplemented
+            return _other_operand(self, other, operator.sub, False)
         return _add(self, -other if kind == INTEGER else -c)
 
     def __rsub__(self, other):
         cdef double c
         if not _as_number(other, &c):
-            return NotImplemented
+            return _other_operand(self, other, operator.sub, True)
         return _add(-self, other)
 
     def __truediv__(self, other):
@@ -671,7 +698,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _mul(self, _pow_const(<Value>other, -1.0, True))
         if not _as_number(other, &c):
-            return NotImplemented
+            return _other_operand(self, other, operator.truediv, False)
         status = tg_pow_value(c, -1.0, &inverse)
         if status != TG_OK:
             _raise(status, f"{c!r} ** -1")
@@ -680,7 +707,7 @@ cdef class Value:
     def __rtruediv__(self, other):
         cdef double c
         if not _as_number(other, &c):
-            return NotImplemented
+            return _other_operand(self, other, operator.truediv, True)
         return _mul(_pow_const(self, -1.0, True), other)
 
     def __pow__(self, other, modulo):
@@ -692,7 +719,7 @@ cdef class Value:
             return _pow(self, <Value>other)
         kind = _as_number(other, &e)
         if kind == NOT_A_NUMBER:
-            return NotImplemented
+            return _other_operand(self, other, operator.pow, False)
         return _pow_const(self, e, kind == INTEGER)
 
     def __rpow__(self, other, modulo):
@@ -702,7 +729,7 @@ cdef class Value:
             return NotImplemented
         kind = _as_number(other, &c)
         if kind == NOT_A_NUMBER:
-            return NotImplemented
+            return _other_operand(self, other, operator.pow, True)
         return _pow(_new_handle(_constant(c, kind == INTEGER)), self)
 
     def relu(self):
