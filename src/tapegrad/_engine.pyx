@@ -92,6 +92,7 @@ cdef inline tg_node *_push_leaf() except NULL:
 
 include "_collect.pxi"
 include "_replay.pxi"
+include "_handles.pxi"
 
 
 # ------------------------------------------------------------ conversions
@@ -172,9 +173,7 @@ cdef inline int _check(Value v) except -1:
 cdef inline Value _new_handle(tg_node *node):
     """The handle of a node just recorded. A safe point to collect: everything
     the caller still needs is reachable from this handle."""
-    cdef Value v = Value.__new__(Value)
-    PyObject_GC_UnTrack(v)     # it holds no Python object until it gets data
-    v.node = node
+    cdef Value v = <Value>tg_handle_new(<PyTypeObject *>Value, node)
     tg_node_set_handle(&_tape, node, <void *>v)
     if _tape.collect_due:
         _collect()
@@ -778,6 +777,7 @@ cdef _set_dict_offset():
 
 
 _set_dict_offset()
+_install_handles()
 
 
 def _rebuild(data, grad, label):
