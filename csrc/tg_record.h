@@ -14,6 +14,14 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define TG_ALWAYS_INLINE __forceinline
+#else
+#define TG_ALWAYS_INLINE inline
+#endif
+
 /* Records op of parent a and either parent b (ADD, MUL, POW) or the number y
  * (b NULL: the constant of a folded op, the exponent of POW_CONST and POW_INT;
  * unused by the one-parent ops). Whether the result stands for a Python int
@@ -25,8 +33,9 @@ extern "C" {
  * TG_ERR_NOMEM. An error that only the local derivative meets is deferred to
  * backward (TG_LOCAL_ZERODIV, TG_LOCAL_RANGE), as micrograd meets it there.
  *
- * Inline, so that where op is a constant the compiler drops the op switch. */
-static inline int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y,
+ * Always inlined, so that where op is a constant the compiler drops the op
+ * switches (tg_op_forward's and tg_int_result's). */
+static TG_ALWAYS_INLINE int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y,
                             tg_node **out)
 {
     const double x2 = b != NULL ? b->data : y;

@@ -242,19 +242,43 @@ cdef int _raise_unrecorded(int status, int op, tg_node *a, tg_node *b, double y)
     return _raise(status, f"{name}({a.data!r})")
 
 
+# The ops recorded most often call tg_record with a constant op, one call
+# each, so that the C compiler drops its op switches there (tg_record is
+# always inlined).
+
 cdef inline tg_node *_binary_node(int op, tg_node *a, tg_node *b) except NULL:
     """a + b or a * b of two Values."""
-    return _record(op, a, b, 0.0)
+    cdef tg_node *node = NULL
+    cdef int status
+    if op == TG_OP_ADD:
+        status = tg_record(&_tape, TG_OP_ADD, a, b, 0.0, &node)
+    else:
+        status = tg_record(&_tape, TG_OP_MUL, a, b, 0.0, &node)
+    if status != TG_OK:
+        _raise_unrecorded(status, op, a, b, 0.0)
+    return node
 
 
 cdef inline tg_node *_const_node(int op, tg_node *a, double c, bint c_is_int) except NULL:
     """a + c or a * c for a Python number c, folded into one node: micrograd's
     Value(c) leaf is made only if someone asks for it (_prev)."""
+    cdef tg_node *node = NULL
+    cdef int status
     if op == TG_OP_ADD:
         op = TG_OP_ADD_INT_CONST if c_is_int else TG_OP_ADD_CONST
+        if c_is_int:
+            status = tg_record(&_tape, TG_OP_ADD_INT_CONST, a, NULL, c, &node)
+        else:
+            status = tg_record(&_tape, TG_OP_ADD_CONST, a, NULL, c, &node)
     else:
         op = TG_OP_MUL_INT_CONST if c_is_int else TG_OP_MUL_CONST
-    return _record(op, a, NULL, c)
+        if c_is_int:
+            status = tg_record(&_tape, TG_OP_MUL_INT_CONST, a, NULL, c, &node)
+        else:
+            status = tg_record(&_tape, TG_OP_MUL_CONST, a, NULL, c, &node)
+    if status != TG_OK:
+        _raise_unrecorded(status, op, a, NULL, c)
+    return node
 
 
 cdef int _unfold(tg_node *node) except -1:
@@ -334,7 +358,11 @@ cdef Value _pow(Value a, Value b):
 
 
 cdef inline tg_node *_relu_node(tg_node *a) except NULL:
-    return _record(TG_OP_RELU, a, NULL, 0.0)
+    cdef tg_node *node = NULL
+    cdef int status = tg_record(&_tape, TG_OP_RELU, a, NULL, 0.0, &node)
+    if status != TG_OK:
+        _raise_unrecorded(status, TG_OP_RELU, a, NULL, 0.0)
+    return node
 
 
 cdef Value _unary(Value a, int op):
