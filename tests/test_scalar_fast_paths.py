@@ -144,6 +144,24 @@ def test_a_layer_makes_one_node_per_micrograd_operation():
     assert all(o._op == "ReLU" for o in out)
 
 
+def test_an_mlp_calls_the_layers_that_are_not_micrograds_layer():
+    class Scaled(tapegrad.nn.Layer):
+        def __call__(self, x):
+            return [o * 0.5 for o in super().__call__(x)]
+
+    random.seed(5)
+    model = tapegrad.nn.MLP(2, [3, 2])
+    x = [Value(1.5), Value(-0.5)]
+    random.seed(6)
+    model.layers[0] = Scaled(2, 3)
+    model.layers.append(lambda h: sum(h))       # any callable, as micrograd allows
+    out = model(x)
+    h = model.layers[0](x)
+    expected = sum(model.layers[1](h))
+    assert bits(out.data) == bits(expected.data)
+    assert out._op == "+" and h[0]._op == "*"     # the lambda's sum, the Scaled layer's product
+
+
 def test_a_layer_calls_a_neuron_subclass_that_has_its_own_call():
     class Doubled(tapegrad.nn.Neuron):
         def __call__(self, x):

@@ -129,11 +129,11 @@ def weighted_sum(w, x, Value start not None):
         _free_operands(&ops, &stack)
 
 
-cdef bint _instance_attributes(type cls) noexcept:
-    """True if cls lets w, b and nonlin of its instances be read from their
+cdef bint _instance_attributes(type cls, tuple names) noexcept:
+    """True if cls lets these attributes of its instances be read from their
     __dict__: no data descriptor (a property) of those names on the class."""
     cdef PyObject *attr
-    for name in ('w', 'b', 'nonlin'):
+    for name in names:
         attr = _PyType_Lookup(<PyTypeObject *>cls, name)
         if attr is not NULL and Py_TYPE(attr).tp_descr_set is not NULL:
             return False
@@ -143,13 +143,37 @@ cdef bint _instance_attributes(type cls) noexcept:
 def layer_forward(neurons, x, type neuron_type not None):
     """``[n(x) for n in neurons]``, recorded natively for the neurons of
     neuron_type (micrograd's Neuron: n.w, n.b, n.nonlin); the others are called."""
+    return _layer_forward(neurons, x, neuron_type)
+
+
+def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
+    """``for layer in layers: x = layer(x)``, where a layer of layer_type
+    (micrograd's Layer: its neurons in layer.neurons, of neuron_type) runs
+    natively as layer_forward and gives its one output alone, as micrograd's
+    Layer does; the other layers are called."""
+    cdef bint plain = _instance_attributes(layer_type, ('neurons',))
+    cdef dict attrs
+    for layer in layers:
+        neurons = None
+        if plain and type(layer) is layer_type:
+            attrs = PyObject_GenericGetDict(layer, NULL)
+            neurons = attrs.get('neurons')
+        if neurons is None:
+            x = layer(x)
+            continue
+        out = _layer_forward(neurons, x, neuron_type)
+        x = out[0] if len(out) == 1 else out
+    return x
+
+
+cdef list _layer_forward(neurons, x, type neuron_type):
     cdef _StackOperands stack
     cdef _Operands ops
     cdef Py_ssize_t n, nx
     cdef tg_node *act
     cdef list out = []
     cdef dict attrs
-    cdef bint plain = _instance_attributes(neuron_type)
+    cdef bint plain = _instance_attributes(neuron_type, ('w', 'b', 'nonlin'))
     xs = tuple(x)
     if type(x) is not list:
         x = xs      # an iterator is read once: every neuron gets the same inputs

@@ -5,7 +5,7 @@ with ``random.uniform(-1, 1)`` in micrograd's order, so one seed gives one model
 """
 import random
 
-from tapegrad.engine import Value, layer_forward, weighted_sum
+from tapegrad.engine import Value, layer_forward, mlp_forward, weighted_sum
 from tapegrad.nn.module import Module
 
 
@@ -63,9 +63,8 @@ class MLP(Module):
         self.layers = [Layer(sizes[i], sizes[i + 1], nonlin=i != last) for i in range(len(nouts))]
 
     def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+        # for layer in self.layers: x = layer(x), in one native call for micrograd's Layers
+        return mlp_forward(self.layers, x, Layer, Neuron)
 
     def parameters(self):
         """Every Layer's parameters, Layer by Layer, in one list."""
