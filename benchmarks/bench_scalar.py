@@ -85,12 +85,49 @@ class UserNeuron:
         return self.w + [self.b]
 
 
+class FloatNeuron(UserNeuron):
+    """UserNeuron over plain Python floats: the same Python, no autodiff."""
+
+    def __init__(self, nin, nonlin=True):
+        self.w = [random.uniform(-1, 1) for _ in range(nin)]
+        self.b = 0.0
+        self.nonlin = nonlin
+
+    def __call__(self, x):
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return max(act, 0.0) if self.nonlin else act
+
+
+class FloatFloor:
+    """The user-written step's forward and loss on Python floats, as demo.sgd_step writes
+    them (inputs, scores, SVM loss, L2, accuracy), with nothing to differentiate: what
+    Python alone costs to run the user's code, which no eager engine can beat."""
+
+    def __init__(self, X, y):
+        random.seed(1337)
+        self.model = UserMLP(2, [16, 16, 1], neuron=FloatNeuron)
+        self.X, self.y = X, y
+
+    def step(self):
+        start = now_ns()
+        inputs = [list(map(float, row)) for row in self.X]
+        scores = list(map(self.model, inputs))
+        losses = [max(1 + -yi * score, 0.0) for yi, score in zip(self.y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum((p * p for p in self.model.parameters()))
+        accuracy = [(yi > 0) == (score > 0) for yi, score in zip(self.y, scores)]
+        loss = data_loss + reg_loss
+        elapsed = (now_ns() - start) / 1e9
+        del accuracy     # computed, as demo.sgd_step computes it
+        return elapsed, loss
+
+
 class UserMLP:
     """micrograd's MLP of UserNeurons, layers as plain lists."""
 
-    def __init__(self, nin, nouts):
+    def __init__(self, nin, nouts, neuron=UserNeuron):
         sizes = [nin] + list(nouts)
-        self.layers = [[UserNeuron(sizes[i], nonlin=i != len(nouts) - 1)
+        self.layers = [[neuron(sizes[i], nonlin=i != len(nouts) - 1)
                         for _ in range(sizes[i + 1])] for i in range(len(nouts))]
 
     def __call__(self, x):
@@ -275,10 +312,14 @@ def demo_interleaved(cfg, peers, notes):
     return timings, first_loss
 
 
+FLOAT_FLOOR = "python floats, user-written Neuron, no autodiff (forward + loss only)"
+
 DEMO_SYSTEMS = {  # the name in the table: the model class and the Value class
     "tapegrad": lambda: (TMLP, TValue),
     "tapegrad, user-written Neuron": lambda: (UserMLP, TValue),
     "micrograd": lambda: (MMLP, MValue),
+    # not a system: the Python floor of the user-written Neuron (forward and loss only)
+    FLOAT_FLOOR: None,
 }
 
 
@@ -288,8 +329,11 @@ def child_demo_steps(system, warmup, steps_on, steps_off):
     untimed collection after each, or its heap grows by ~100 MB a step)."""
     warmup, steps_on, steps_off = int(warmup), int(steps_on), int(steps_off)
     X, y = load_moons()
-    mlp, value = DEMO_SYSTEMS[system]()
-    trainer = Trainer(mlp, value, X, y)
+    if system == FLOAT_FLOOR:
+        trainer, value = FloatFloor(X, y), float
+    else:
+        mlp, value = DEMO_SYSTEMS[system]()
+        trainer = Trainer(mlp, value, X, y)
     gc.enable()
     first_loss = float(trainer.step()[1])
     for _ in range(warmup - 1):
