@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad
-from tapegrad.engine import Value, collect, layer_forward, tape_stats
+from tapegrad.engine import Value, collect, layer_forward, tape_stats, weighted_sum
 
 micrograd_engine = pytest.importorskip("micrograd.engine")
 micrograd_nn = pytest.importorskip("micrograd.nn")
@@ -142,6 +142,23 @@ def test_a_layer_makes_one_node_per_micrograd_operation():
     out = layer(x)
     assert tape_stats()["nodes"] - before == 5 * (3 + 3 + 1)   # '*', '+', relu
     assert all(o._op == "ReLU" for o in out)
+
+
+def test_a_layer_reads_attributes_set_under_names_python_did_not_intern():
+    random.seed(7)
+    layer = tapegrad.nn.Layer(2, 2)
+    layer.neurons[0].b = Value(-10.0)           # negative: relu makes it 0
+    x = [Value(1.5), Value(-2.5)]
+    expected = [n(x).data for n in layer.neurons]
+    for n in layer.neurons:                     # the same names, as other string objects
+        for name in ("w", "b", "nonlin"):
+            value = n.__dict__.pop(name)
+            n.__dict__["".join([name, " "]).strip()] = value
+        n.__dict__[" nonlin".strip()] = False    # linear now
+    out = layer(x)
+    linear = [weighted_sum(n.w, x, n.b).data for n in layer.neurons]
+    assert [o.data for o in out] == linear and [o._op for o in out] == ["+", "+"]
+    assert any(e != v for e, v in zip(expected, linear))   # relu made a difference before
 
 
 def test_an_mlp_calls_the_layers_that_are_not_micrograds_layer():

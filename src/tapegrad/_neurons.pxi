@@ -8,6 +8,8 @@
 
 cdef extern from "Python.h":
     object PyObject_GenericGetDict(object, void *)
+    bint PyDict_Next(object, Py_ssize_t *, PyObject **, PyObject **)
+    PyObject *PyDict_GetItem(object, object)
     PyObject *_PyType_Lookup(PyTypeObject *, object)
     PyObject *PyList_GET_ITEM(object, Py_ssize_t)
     PyObject *PyTuple_GET_ITEM(object, Py_ssize_t)
@@ -166,7 +168,39 @@ def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
     return x
 
 
+cdef str _W = 'w', _B = 'b', _NONLIN = 'nonlin'
+
+
+cdef void _neuron_attributes(dict attrs, PyObject **w, PyObject **b,
+                             PyObject **nonlin) noexcept:
+    """attrs['w'], ['b'], ['nonlin'], borrowed (NULL where missing), in one
+    walk over a Neuron's few attributes: its keys are the interned names,
+    which compare by identity; a key that is not gets a look-up."""
+    cdef Py_ssize_t pos = 0
+    cdef PyObject *key
+    cdef PyObject *value
+    cdef int found = 0
+    w[0] = b[0] = nonlin[0] = NULL
+    while found < 3 and PyDict_Next(attrs, &pos, &key, &value):
+        if key == <PyObject *>_W:
+            w[0] = value
+        elif key == <PyObject *>_B:
+            b[0] = value
+        elif key == <PyObject *>_NONLIN:
+            nonlin[0] = value
+        else:
+            continue
+        found += 1
+    if found < 3:       # not there, or under a key that is equal but not the same object
+        w[0] = PyDict_GetItem(attrs, _W)
+        b[0] = PyDict_GetItem(attrs, _B)
+        nonlin[0] = PyDict_GetItem(attrs, _NONLIN)
+
+
 cdef list _layer_forward(neurons, x, type neuron_type):
+    cdef PyObject *w_attr
+    cdef PyObject *b_attr
+    cdef PyObject *nonlin_attr
     cdef _StackOperands stack
     cdef _Operands ops
     cdef Py_ssize_t n, nx
@@ -190,9 +224,10 @@ cdef list _layer_forward(neurons, x, type neuron_type):
             # attributes come from the instance's own dict: the class has no
             # property of those names
             attrs = PyObject_GenericGetDict(neuron, NULL)
-            ws = attrs.get('w')
-            bias = attrs.get('b')
-            nonlin = attrs.get('nonlin', _MISSING)
+            _neuron_attributes(attrs, &w_attr, &b_attr, &nonlin_attr)
+            ws = <object>w_attr if w_attr is not NULL else None
+            bias = <object>b_attr if b_attr is not NULL else None
+            nonlin = <object>nonlin_attr if nonlin_attr is not NULL else _MISSING
             if ws is None:
                 out.append(neuron(x))   # which raises what a missing attribute raises
                 continue
