@@ -22,21 +22,21 @@ extern "C" {
 #define TG_ALWAYS_INLINE inline
 #endif
 
-/* Records op of parent a and either parent b (ADD, MUL, POW) or the number y
- * (b NULL: the constant of a folded op, the exponent of POW_CONST and POW_INT;
- * unused by the one-parent ops). Whether the result stands for a Python int
- * is micrograd's rule, tg_int_result, the same the replay uses.
+/* op of parent a and either parent b (ADD, MUL, POW) or the number y (b
+ * NULL: the constant of a folded op, the exponent of POW_CONST and POW_INT;
+ * unused by the one-parent ops), written into node, whose index is given:
+ * every field of it. Whether the result stands for a Python int is
+ * micrograd's rule, tg_int_result, the same the replay uses.
  *
- * On success *out is the new node and the result TG_OK. Otherwise nothing is
- * recorded, and the result is the forward's error (TG_ERR_DOMAIN, _RANGE,
- * _ZERODIV), TG_ERR_INT_RANGE for an int result beyond a double, or
- * TG_ERR_NOMEM. An error that only the local derivative meets is deferred to
+ * TG_OK, or the forward's error (TG_ERR_DOMAIN, _RANGE, _ZERODIV) or
+ * TG_ERR_INT_RANGE for an int result beyond a double, and then node is not
+ * written. An error that only the local derivative meets is deferred to
  * backward (TG_LOCAL_ZERODIV, TG_LOCAL_RANGE), as micrograd meets it there.
  *
  * Always inlined, so that where op is a constant the compiler drops the op
  * switches (tg_op_forward's and tg_int_result's). */
-static TG_ALWAYS_INLINE int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y,
-                            tg_node **out)
+static TG_ALWAYS_INLINE int tg_record_into(tg_node *node, uint16_t index, int op,
+                                           tg_node *a, tg_node *b, double y)
 {
     const double x2 = b != NULL ? b->data : y;
     const int is_int = tg_int_result(op, a->flags & TG_INT_DATA,
@@ -49,21 +49,100 @@ static TG_ALWAYS_INLINE int tg_record(tg_tape *tape, int op, tg_node *a, tg_node
         return status;
     if (is_int && !isfinite(value))
         return TG_ERR_INT_RANGE;
-    tg_node *node = tg_tape_push(tape);
-    if (node == NULL)
-        return TG_ERR_NOMEM;
     node->data = is_int ? tg_int_value(value) : value;
+    node->grad = 0.0;
     node->local[0] = local[0];
     node->local[1] = local[1];
     node->up.parent[0] = a;
     node->up.parent[1] = b;
-    node->nparents = b != NULL ? 2 : 1;
+    node->handle = NULL;
+    node->index = index;
     node->op = (uint8_t)op;
     node->flags = (uint8_t)((is_int ? TG_INT_DATA : 0)
                             | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
                             | (deferred != TG_OK && deferred != TG_ERR_ZERODIV ? TG_LOCAL_RANGE : 0));
+    node->nparents = b != NULL ? 2 : 1;
+    return TG_OK;
+}
+
+/* Records op of a and b (or y), as tg_record_into says, on a new node at the
+ * end of the tape: *out. On an error nothing is recorded; TG_ERR_NOMEM when
+ * the tape cannot grow. Eager recording makes this one call per op. */
+static TG_ALWAYS_INLINE int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y,
+                                      tg_node **out)
+{
+    tg_segment *segment = tape->tail;
+    if (segment == NULL || segment->count >= TG_SEGMENT_CAPACITY) {
+        segment = tg_tape_grow(tape);
+        if (segment == NULL)
+            return TG_ERR_NOMEM;
+    }
+    tg_node *node = &segment->nodes[segment->count];
+    int status = tg_record_into(node, (uint16_t)segment->count, op, a, b, y);
+    if (status != TG_OK)
+        return status;
+    segment->count++;
     *out = node;
     return TG_OK;
+}
+
+/* micrograd's neuron, b + w0*x0 + w1*x1 + ... and then relu where asked, in
+ * its order: a '*' node and a '+' node per term. Input i is the node inputs[i],
+ * or where that is NULL the number numbers[i] (an int where int_numbers[i]),
+ * folded into its '*'. The nodes go one after another into the tail segment
+ * (a new one when it has too little room left), the segment's count and the
+ * tape's tail kept in registers, not reloaded at every node.
+ *
+ * TG_OK and *out, the neuron's output; or an error of tg_record's, and then
+ * the nodes recorded before it stay on the tape unreached (the caller records
+ * the neuron again op by op to say which op failed). */
+static inline int tg_record_neuron(tg_tape *tape, tg_node *bias, tg_node *const *weights,
+                                   tg_node *const *inputs, const double *numbers,
+                                   const int *int_numbers, uint32_t n, int relu, tg_node **out)
+{
+    const uint32_t need = 2 * n + (relu ? 1 : 0);
+    if (need > TG_SEGMENT_CAPACITY)
+        return TG_ERR_NOMEM;      /* never for micrograd's sizes: the caller goes op by op */
+    tg_segment *segment = tape->tail;
+    if (segment == NULL || segment->count + need > TG_SEGMENT_CAPACITY) {
+        segment = tg_tape_grow(tape);
+        if (segment == NULL)
+            return TG_ERR_NOMEM;
+    }
+    uint32_t count = segment->count;
+    tg_node *acc = bias;
+    int status = TG_OK;
+    for (uint32_t i = 0; i < n && status == TG_OK; i++) {
+        tg_node *product = &segment->nodes[count];
+        if (inputs[i] != NULL)
+            status = tg_record_into(product, (uint16_t)count, TG_OP_MUL, weights[i], inputs[i], 0.0);
+        else if (int_numbers[i])
+            status = tg_record_into(product, (uint16_t)count, TG_OP_MUL_INT_CONST, weights[i],
+                                    NULL, numbers[i]);
+        else
+            status = tg_record_into(product, (uint16_t)count, TG_OP_MUL_CONST, weights[i], NULL,
+                                    numbers[i]);
+        if (status != TG_OK)
+            break;
+        count++;
+        tg_node *sum = &segment->nodes[count];
+        status = tg_record_into(sum, (uint16_t)count, TG_OP_ADD, acc, product, 0.0);
+        if (status != TG_OK)
+            break;
+        count++;
+        acc = sum;
+    }
+    if (status == TG_OK && relu) {
+        tg_node *activation = &segment->nodes[count];
+        status = tg_record_into(activation, (uint16_t)count, TG_OP_RELU, acc, NULL, 0.0);
+        if (status == TG_OK) {
+            count++;
+            acc = activation;
+        }
+    }
+    segment->count = count;
+    *out = acc;
+    return status;
 }
 
 #ifdef __cplusplus

@@ -58,6 +58,11 @@ int tg_tape_init(tg_tape *tape)
     return TG_OK;
 }
 
+tg_segment *tg_tape_grow(tg_tape *tape)
+{
+    return append_segment(tape, &tape->tail, &tape->nsegments);
+}
+
 tg_node *tg_tape_push_to_new_segment(tg_tape *tape)
 {
     if (append_segment(tape, &tape->tail, &tape->nsegments) == NULL)

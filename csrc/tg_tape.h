@@ -151,6 +151,11 @@ typedef struct tg_sweep {
  * its first node. NULL when out of memory. */
 tg_node *tg_tape_push_to_new_segment(tg_tape *tape);
 
+/* A new, empty tail segment of operations, the rest of the old tail left
+ * unused: for a run of nodes that must not straddle two segments. NULL when
+ * out of memory. */
+tg_segment *tg_tape_grow(tg_tape *tape);
+
 /* A cleared node for an operation, at the end of the tape, in a new segment
  * when the tail is full; NULL only when out of memory. Inline: every recorded
  * operation takes this path. */

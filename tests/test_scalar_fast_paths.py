@@ -161,6 +161,38 @@ def test_a_layer_reads_attributes_set_under_names_python_did_not_intern():
     assert any(e != v for e, v in zip(expected, linear))   # relu made a difference before
 
 
+def test_a_layer_raises_what_the_op_that_fails_raises_and_records_on():
+    # micrograd holds ints: a product of two ints beyond a double is an error here
+    random.seed(8)
+    layer = tapegrad.nn.Layer(2, 3, nonlin=False)
+    layer.neurons[1].w = [Value(3), Value(10 ** 200)]
+    x = [Value(2), Value(10 ** 200)]
+    with pytest.raises(OverflowError) as raised:
+        layer(x)
+    with pytest.raises(OverflowError) as eager:
+        Value(10 ** 200) * Value(10 ** 200)
+    assert str(raised.value) == str(eager.value)
+    layer.neurons[1].w = [Value(3), Value(1)]
+    out = layer(x)
+    assert [o.data for o in out] == [n(x).data for n in layer.neurons]
+    out[1].backward()
+    assert layer.neurons[1].w[1].grad == 10.0 ** 200
+
+
+def test_a_neuron_wider_than_a_segment_is_recorded_op_by_op():
+    n = tape_stats()["segment_capacity"]        # 2n + 1 nodes do not fit one segment
+    random.seed(9)
+    neuron = tapegrad.nn.Neuron(n)
+    x = [Value(random.uniform(-1, 1)) for _ in range(n)]
+    out = tapegrad.nn.Layer.__new__(tapegrad.nn.Layer)
+    out.neurons = [neuron]
+    y = out(x)
+    expected = sum((wi * xi for wi, xi in zip(neuron.w, x)), neuron.b).relu()
+    assert bits(y.data) == bits(expected.data) and y._op == "ReLU"
+    y.backward()
+    assert neuron.w[0].grad == (x[0].data if y.data > 0 else 0.0)
+
+
 def test_an_mlp_calls_the_layers_that_are_not_micrograds_layer():
     class Scaled(tapegrad.nn.Layer):
         def __call__(self, x):

@@ -35,7 +35,7 @@ from tapegrad._tape cimport (
     TG_OP_COUNT, TG_OP_ADD, TG_OP_MUL, TG_OP_ADD_CONST, TG_OP_ADD_INT_CONST, TG_OP_MUL_CONST,
     TG_OP_MUL_INT_CONST, TG_OP_POW_CONST, TG_OP_POW_INT, TG_OP_POW, TG_OP_RELU, TG_OP_TANH,
     TG_OP_EXP, TG_OP_LOG, TG_OP_SIGMOID, TG_OP_CUSTOM,
-    tg_op_name, tg_pow_value, tg_int_value, tg_record, tg_node_segment,
+    tg_op_name, tg_pow_value, tg_int_value, tg_record, tg_record_neuron, tg_node_segment,
 )
 
 cdef extern from "Python.h":

@@ -25,17 +25,17 @@ cdef enum:
 
 cdef struct _Operands:
     # one layer's inputs, read once: input i is the Value of node nodes[i], or
-    # (nodes[i] NULL) the number numbers[i] of kind kinds[i]; and weights, the
+    # (nodes[i] NULL) the number numbers[i], an int where int_numbers[i]; and weights, the
     # weight nodes of the neuron being recorded
     double *numbers
-    int *kinds
+    int *int_numbers
     tg_node **nodes
     tg_node **weights
 
 
 cdef struct _StackOperands:
     double numbers[STACK_INPUTS]
-    int kinds[STACK_INPUTS]
+    int int_numbers[STACK_INPUTS]
     tg_node *nodes[STACK_INPUTS]
     tg_node *weights[STACK_INPUTS]
 
@@ -45,7 +45,7 @@ cdef int _operands_for(_Operands *ops, Py_ssize_t n, _StackOperands *stack) exce
     (free it with _free_operands)."""
     cdef char *block
     if n <= STACK_INPUTS:
-        ops.numbers, ops.kinds = stack.numbers, stack.kinds
+        ops.numbers, ops.int_numbers = stack.numbers, stack.int_numbers
         ops.nodes, ops.weights = stack.nodes, stack.weights
         return 0
     block = <char *>malloc(n * (sizeof(double) + sizeof(int) + 2 * sizeof(tg_node *)))
@@ -54,7 +54,7 @@ cdef int _operands_for(_Operands *ops, Py_ssize_t n, _StackOperands *stack) exce
     ops.numbers = <double *>block
     ops.nodes = <tg_node **>(block + n * sizeof(double))
     ops.weights = ops.nodes + n
-    ops.kinds = <int *>(ops.weights + n)
+    ops.int_numbers = <int *>(ops.weights + n)
     return 0
 
 
@@ -68,17 +68,19 @@ cdef int _read_inputs(tuple xs, Py_ssize_t n, _Operands *ops) except -1:
     Python code, which must not run while unrooted nodes are being recorded).
     Returns 0 if some input is neither a Value nor a real number."""
     cdef Py_ssize_t i
+    cdef int kind
     for i in range(n):
         x = xs[i]
         if isinstance(x, Value):
             _check(<Value>x)
             ops.nodes[i] = (<Value>x).node
-            ops.kinds[i] = NOT_A_NUMBER
+            ops.int_numbers[i] = False
         else:
             ops.nodes[i] = NULL
-            ops.kinds[i] = _as_number(x, &ops.numbers[i])
-            if ops.kinds[i] == NOT_A_NUMBER:
+            kind = _as_number(x, &ops.numbers[i])
+            if kind == NOT_A_NUMBER:
                 return 0
+            ops.int_numbers[i] = kind == INTEGER
     return 1
 
 
@@ -97,20 +99,25 @@ cdef int _read_weights(object ws, Py_ssize_t n, tg_node **nodes) except -1:
     return 1
 
 
-cdef tg_node *_neuron_node(tg_node *bias, const _Operands *ops, Py_ssize_t n) except NULL:
-    """b + w0*x0 + w1*x1 + ..., in micrograd's order, of inputs read by
-    _read_inputs and weights read by _read_weights."""
-    cdef tg_node *acc = bias
-    cdef tg_node *product
-    cdef Py_ssize_t i
+cdef tg_node *_neuron_node(tg_node *bias, const _Operands *ops, Py_ssize_t n,
+                           bint relu) except NULL:
+    """b + w0*x0 + w1*x1 + ..., in micrograd's order, and relu where asked, of
+    inputs read by _read_inputs and weights read by _read_weights."""
+    cdef tg_node *acc = NULL
+    if tg_record_neuron(&_tape, bias, ops.weights, ops.nodes, ops.numbers, ops.int_numbers,
+                        <uint32_t>n, relu, &acc) == TG_OK:
+        return acc
+    # an error, or a neuron too wide for one segment: op by op, which raises
+    # what the op that failed raises
+    acc = bias
     for i in range(n):
         if ops.nodes[i] is not NULL:
             product = _binary_node(TG_OP_MUL, ops.weights[i], ops.nodes[i])
         else:
             product = _const_node(TG_OP_MUL, ops.weights[i], ops.numbers[i],
-                                  ops.kinds[i] == INTEGER)
+                                  ops.int_numbers[i])
         acc = _binary_node(TG_OP_ADD, acc, product)
-    return acc
+    return _relu_node(acc) if relu else acc
 
 
 def weighted_sum(w, x, Value start not None):
@@ -126,7 +133,7 @@ def weighted_sum(w, x, Value start not None):
     try:
         if not _read_inputs(xs, n, &ops) or not _read_weights(ws, n, ops.weights):
             return sum((a * b for a, b in zip(ws, xs)), start)
-        return _handle_of(_neuron_node(start.node, &ops, n))
+        return _handle_of(_neuron_node(start.node, &ops, n, False))
     finally:
         _free_operands(&ops, &stack)
 
@@ -204,7 +211,6 @@ cdef list _layer_forward(neurons, x, type neuron_type):
     cdef _StackOperands stack
     cdef _Operands ops
     cdef Py_ssize_t n, nx
-    cdef tg_node *act
     cdef list out = []
     cdef dict attrs
     cdef bint plain = _instance_attributes(neuron_type, ('w', 'b', 'nonlin'))
@@ -240,10 +246,7 @@ cdef list _layer_forward(neurons, x, type neuron_type):
                 continue
             _check(<Value>bias)
             # and not from here on until the neuron's output has its handle
-            act = _neuron_node((<Value>bias).node, &ops, n)
-            if relu:
-                act = _relu_node(act)
-            out.append(_handle_of(act))
+            out.append(_handle_of(_neuron_node((<Value>bias).node, &ops, n, relu)))
         return out
     finally:
         _free_operands(&ops, &stack)

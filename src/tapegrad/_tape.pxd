@@ -105,3 +105,6 @@ cdef extern from "tg_ops.h" nogil:
 
 cdef extern from "tg_record.h" nogil:
     int tg_record(tg_tape *tape, int op, tg_node *a, tg_node *b, double y, tg_node **out)
+    int tg_record_neuron(tg_tape *tape, tg_node *bias, tg_node **weights, tg_node **inputs,
+                         const double *numbers, const int *int_numbers, uint32_t n, int relu,
+                         tg_node **out)
