@@ -193,6 +193,48 @@ def test_a_neuron_wider_than_a_segment_is_recorded_op_by_op():
     assert neuron.w[0].grad == (x[0].data if y.data > 0 else 0.0)
 
 
+def test_mlp_parameters_asks_the_layers_and_neurons_of_other_types_for_theirs():
+    class Scaled(tapegrad.nn.Neuron):
+        def __init__(self, nin, **kwargs):
+            super().__init__(nin, **kwargs)
+            self.scale = Value(2.0)
+
+        def parameters(self):
+            return super().parameters() + [self.scale]
+
+    class Fixed:
+        def __init__(self):
+            self.p = Value(5.0)
+
+        def __call__(self, x):
+            return x
+
+        def parameters(self):
+            return [self.p]
+
+    random.seed(10)
+    model = tapegrad.nn.MLP(2, [2, 1])
+    model.layers[0].neurons[1] = Scaled(2)
+    model.layers.append(Fixed())
+    expected = [p for layer in model.layers for p in layer.parameters()]
+    assert [id(p) for p in model.parameters()] == [id(p) for p in expected]
+    assert len(expected) == 2 * 3 + 1 + 3 + 1
+
+
+def test_zero_grad_clears_values_and_tensors_together():
+    v, t = Value(1.0), tapegrad.tensor([1.0, 2.0], requires_grad=True)
+    (v * 3).backward()
+    (t * t).sum().backward()
+    tapegrad.optim.SGD([t], lr=0.1).zero_grad()
+    tapegrad.nn.module.zero_grads([v, t], set_to_none=False)
+    assert v.grad == 0.0 and t.grad is None
+    (t * t).sum().backward()
+    tapegrad.nn.module.zero_grads([t, v], set_to_none=False)
+    assert t.grad.tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="no node"):
+        tapegrad.nn.module.zero_grads([Value.__new__(Value)])
+
+
 def test_an_mlp_calls_the_layers_that_are_not_micrograds_layer():
     class Scaled(tapegrad.nn.Layer):
         def __call__(self, x):

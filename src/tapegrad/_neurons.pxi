@@ -1,4 +1,5 @@
-# micrograd's Neuron and Layer forward, recorded natively: included by _engine.pyx.
+# micrograd's Neuron, Layer and MLP natively (forward, parameters, zero_grad):
+# included by _engine.pyx.
 #
 # A neuron is sum((wi*xi for wi, xi in zip(w, x)), b), then relu: the tape gets
 # the very nodes micrograd's expression makes (a '*' node and then a '+' node
@@ -250,3 +251,35 @@ cdef list _layer_forward(neurons, x, type neuron_type):
         return out
     finally:
         _free_operands(&ops, &stack)
+
+
+def mlp_parameters(layers, type layer_type not None, type neuron_type not None):
+    """``[p for layer in layers for p in layer.parameters()]`` for micrograd's
+    Layers (each neuron's weights, then its bias), in one native call; layers
+    and neurons of other types are asked for theirs."""
+    cdef list out = []
+    for layer in layers:
+        if type(layer) is not layer_type:
+            out.extend(layer.parameters())
+            continue
+        for neuron in layer.neurons:
+            ws = neuron.w if type(neuron) is neuron_type else None
+            if type(ws) is list:
+                out.extend(<list>ws)
+                out.append(neuron.b)
+            else:
+                out.extend(neuron.parameters())
+    return out
+
+
+def zero_value_grads(params):
+    """Sets the grad of every Value in params to 0.0, as ``p.grad = 0`` does,
+    in one native call; returns the other items, in order, for the caller."""
+    cdef list others = []
+    for p in params:
+        if type(p) is Value:    # final: no subclass
+            _check(<Value>p)
+            (<Value>p).node.grad = 0.0
+        else:
+            others.append(p)
+    return others

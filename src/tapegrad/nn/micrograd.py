@@ -5,7 +5,7 @@ with ``random.uniform(-1, 1)`` in micrograd's order, so one seed gives one model
 """
 import random
 
-from tapegrad.engine import Value, layer_forward, mlp_forward, weighted_sum
+from tapegrad.engine import Value, layer_forward, mlp_forward, mlp_parameters, weighted_sum
 from tapegrad.nn.module import Module
 
 
@@ -68,7 +68,8 @@ class MLP(Module):
 
     def parameters(self):
         """Every Layer's parameters, Layer by Layer, in one list."""
-        return [p for layer in self.layers for p in layer.parameters()]
+        # [p for layer in self.layers for p in layer.parameters()], in one native call
+        return mlp_parameters(self.layers, Layer, Neuron)
 
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"

@@ -17,7 +17,7 @@ import numpy as np
 
 from tapegrad._tensor import Device, Size, Tensor, no_grad
 from tapegrad.creation import zeros
-from tapegrad.engine import Value
+from tapegrad.engine import Value, zero_value_grads
 from tapegrad.nn.parameter import Parameter
 
 __all__ = ["Module", "Parameter", "RemovableHandle", "zero_grads"]
@@ -25,10 +25,8 @@ __all__ = ["Module", "Parameter", "RemovableHandle", "zero_grads"]
 
 def zero_grads(params, set_to_none=True):
     """Clears gradients: a Tensor's to None (or to zeros), a scalar Value's to 0."""
-    for p in params:
-        if isinstance(p, Value):
-            p.grad = 0
-        elif set_to_none:
+    for p in zero_value_grads(params):     # the Values' at once, natively
+        if set_to_none:
             p.grad = None
         elif p.grad is not None:
             p.grad.zero_()
