@@ -491,6 +491,57 @@ int tg_program_in_range(const tg_program *p, const tg_node *node)
     return 0;
 }
 
+int tg_reach_ranges(const tg_node *root, tg_segment *const *segments, const uint32_t *first,
+                    const uint32_t *last, uint32_t nranges, uint8_t *hit)
+{
+    /* here: the ranges of the segment being walked, so a node checks only those */
+    uint32_t *here = (uint32_t *)malloc((nranges > 0 ? nranges : 1) * sizeof *here);
+    if (here == NULL) {
+        memset(hit, 1, nranges);
+        return TG_ERR_NOMEM;
+    }
+    memset(hit, 0, nranges);
+    if (root->nparents == 0) {
+        free(here);
+        return TG_OK;      /* a leaf: the sweep visits no operation */
+    }
+    tg_segment *segment = tg_node_segment(root);
+    int64_t i = root->index;
+    size_t pending = 1;
+    segment->nodes[i].flags |= TG_MARK;
+    while (segment != NULL && pending > 0) {
+        uint32_t nhere = 0;
+        for (uint32_t r = 0; r < nranges; r++) {
+            if (segments[r] == segment)
+                here[nhere++] = r;
+        }
+        for (; i >= 0 && pending > 0; i--) {
+            tg_node *node = &segment->nodes[i];
+            if (!(node->flags & TG_MARK))
+                continue;
+            node->flags &= (uint8_t)~TG_MARK;
+            pending--;
+            for (uint32_t j = 0; j < nhere; j++) {
+                const uint32_t r = here[j];
+                if ((uint32_t)i >= first[r] && (uint32_t)i <= last[r])
+                    hit[r] = 1;
+            }
+            for (uint32_t k = 0; k < node->nparents; k++) {
+                tg_node *parent = tg_node_parent(node, k);
+                if (parent->nparents > 0 && !(parent->flags & TG_MARK)) {
+                    parent->flags |= TG_MARK;
+                    pending++;
+                }
+            }
+        }
+        segment = segment->prev;
+        if (segment != NULL)
+            i = (int64_t)segment->count - 1;
+    }
+    free(here);
+    return TG_OK;
+}
+
 int tg_program_reach(const tg_program *p, uint32_t root, uint32_t *ops, uint32_t *nreach)
 {
     uint8_t *reached = (uint8_t *)calloc(p->nops > 0 ? p->nops : 1, 1);

@@ -109,6 +109,17 @@ void tg_program_mark_segments(tg_program *program, int delta);
  * segments, between the first and the last of them there. */
 int tg_program_in_range(const tg_program *program, const tg_node *node);
 
+/* Which recorded ranges an eager sweep from root would reach: a walk over
+ * the operations as tg_sweep_run takes them (newest first, marking parents),
+ * that only reads the structure and leaves no mark behind. Range i is the
+ * nodes first[i]..last[i] of segments[i] (a pending program's operations in
+ * one segment); hit[i] is set to 1 for each range holding a node the walk
+ * reaches. Needs the sweep's exclusive use of the mark bits, not the GIL (it
+ * reads no pending count: another thread may change those meanwhile).
+ * TG_ERR_NOMEM, with hit all 1: the caller then treats every range as reached. */
+int tg_reach_ranges(const tg_node *root, tg_segment *const *segments, const uint32_t *first,
+                    const uint32_t *last, uint32_t nranges, uint8_t *hit);
+
 /* The operations the root slot depends on, newest first, into ops (room for
  * nops), *nreach of them. TG_ERR_NOMEM. */
 int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops, uint32_t *nreach);

@@ -92,6 +92,12 @@ def grads(w):
     return [bits(p.grad) for p in w]
 
 
+def flush_all_pending():
+    """Writes back what earlier tests left pending (_prev unfolding a folded
+    node flushes every recording), so that a test counts only its own flushes."""
+    (Value(1.0) * 2.0)._prev
+
+
 def test_the_training_step_runs_backward_flat_and_never_flushes():
     def scenario(fn, w, k):
         loss = fn()
@@ -101,6 +107,48 @@ def test_the_training_step_runs_backward_flat_and_never_flushes():
     fn, moved = compare(scenario, steps=8)
     assert fn.replays == 7          # nothing holds a result between steps
     assert moved == {"flat_backwards": 7, "flushes": 0}
+
+
+def test_an_eager_backward_that_cannot_reach_a_pending_graph_leaves_it_pending():
+    def scenario(fn, w, k):
+        loss = fn()
+        other = (w[0] * w[1] + w[2]).tanh() * 2.0     # eager, on the same parameters
+        other.backward()
+        loss.backward()
+        return bits(loss.data), bits(other.data), grads(w)
+
+    flush_all_pending()
+    fn, moved = compare(scenario, steps=6)
+    assert fn.replays == 5
+    assert moved == {"flat_backwards": 5, "flushes": 0}
+
+
+def test_an_eager_backward_flushes_only_the_pending_graph_it_reaches():
+    def steps(compiled):
+        w, xs = start()
+        first, second = (lambda: net(w, xs)), (lambda: net(w, xs[:2]) * w[3])
+        if compiled:
+            first, second = tapegrad.compile(first), tapegrad.compile(second)
+        seen = []
+        for k in range(5):
+            for p in w:
+                p.data, p.grad = p.data * 0.9 + 0.01 * k, 0.0
+            a, b = first(), second()
+            z = (a * w[0]).tanh()       # reaches a's graph, not b's
+            z.backward()
+            after_z = grads(w)
+            b.backward()
+            seen.append((bits(z.data), after_z, grads(w), graph(a), graph(b)))
+            del a, b, z
+        return seen
+
+    eager = steps(False)
+    before = _engine._replay_stats()
+    compiled = steps(True)
+    after = _engine._replay_stats()
+    assert compiled == eager
+    # z's backward flushed a's recording, b's ran flat; graph(b) flushed it after
+    assert after["flat_backwards"] - before["flat_backwards"] == 4
 
 
 def test_the_graph_read_through_prev_after_a_replay():

@@ -369,7 +369,7 @@ cdef int _sweep(tg_node *root) except -1:
     _enter_sweep()
     try:
         if _npending:
-            _flush_all()    # tapegrad.compile: the sweep may reach stale nodes
+            _flush_reached(root)    # tapegrad.compile: the stale nodes it would reach
         root.grad = 1.0
         tg_sweep_begin(&sweep, &_tape, root)
         while True:

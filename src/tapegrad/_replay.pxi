@@ -38,6 +38,10 @@ cdef extern from "tg_replay.h" nogil:
         uint32_t *output_ops
         uint32_t noutput_ops
         uint32_t ndeferred
+        tg_segment **segments
+        uint32_t *first_index
+        uint32_t *last_index
+        uint32_t nsegments
 
     int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node **outputs,
                          uint32_t noutputs, tg_node **bad)
@@ -52,6 +56,8 @@ cdef extern from "tg_replay.h" nogil:
     uint32_t tg_program_unfolded(const tg_program *program)
     void tg_program_mark_segments(tg_program *program, int delta)
     int tg_program_in_range(const tg_program *program, const tg_node *node)
+    int tg_reach_ranges(const tg_node *root, tg_segment **segments, const uint32_t *first,
+                        const uint32_t *last, uint32_t nranges, uint8_t *hit)
     int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops,
                          uint32_t *nreach)
     void tg_program_clear_grads(tg_program *program)
@@ -129,6 +135,51 @@ cdef int _flush_all() except -1:
     which may reach them."""
     while _pending:
         (<_Recording>_pending[-1]).flush()
+    return 0
+
+
+cdef int _flush_reached(tg_node *root) except -1:
+    """Writes into their nodes the pending recordings an eager sweep from root
+    would reach, before it runs; the others stay pending (an eager step does
+    not pay the write-back of every compiled graph alive). Holds the sweep
+    lock: the walk uses the mark bits."""
+    cdef _Recording recording
+    cdef list pending = list(_pending)
+    cdef uint32_t nranges = 0, r = 0, i
+    cdef tg_segment **segments
+    cdef uint32_t *first
+    cdef uint32_t *last
+    cdef uint8_t *hit
+    for recording in pending:
+        nranges += recording.program.nsegments
+    segments = <tg_segment **>malloc(max(nranges, 1) * sizeof(tg_segment *))
+    first = <uint32_t *>malloc(max(nranges, 1) * sizeof(uint32_t))
+    last = <uint32_t *>malloc(max(nranges, 1) * sizeof(uint32_t))
+    hit = <uint8_t *>malloc(max(nranges, 1))
+    try:
+        if segments is NULL or first is NULL or last is NULL or hit is NULL:
+            return _flush_all()
+        for recording in pending:
+            for i in range(recording.program.nsegments):
+                segments[r] = recording.program.segments[i]
+                first[r] = recording.program.first_index[i]
+                last[r] = recording.program.last_index[i]
+                r += 1
+        with nogil:
+            tg_reach_ranges(root, segments, first, last, nranges, hit)  # NOMEM: all hit
+        r = 0
+        for recording in pending:
+            reached = False
+            for i in range(recording.program.nsegments):
+                reached = reached or hit[r]
+                r += 1
+            if reached:
+                recording.flush()
+    finally:
+        free(segments)
+        free(first)
+        free(last)
+        free(hit)
     return 0
 
 
