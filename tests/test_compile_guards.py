@@ -174,13 +174,32 @@ def test_a_backward_closure_given_to_a_recorded_node_is_not_kept_by_later_calls(
     assert compiled == eager
 
 
-def test_a_parameter_given_a_backward_closure_after_recording_is_refused_not_ignored():
+def test_a_parameter_given_a_backward_closure_after_recording_runs_eagerly():
+    def run(wrap):
+        w, u = Value(0.5), Value(2.0)
+        fn, seen, calls = wrap(lambda: (w * u).tanh() * w), [], []
+        for step in range(5):
+            w.data, w.grad, u.grad = 0.5 + 0.25 * step, 0.0, 0.0
+            if step == 2:
+                def closure():
+                    calls.append(step)
+                    u.grad += 3.0 * w.grad    # micrograd style: into another Value
+                w._backward = closure
+            loss = fn()
+            loss.backward()
+            seen.append((loss.data, w.grad, u.grad, len(calls)))
+            del loss
+        return seen, fn
+    (eager, _), (compiled, fn) = both(run)
+    assert compiled == eager
+    assert eager[-1][3] == 3        # the closure ran at each backward after it was given
+    assert fn.runs_eagerly and fn.replays >= 1
+
+
+def test_a_parameter_with_a_backward_closure_is_refused_at_the_first_call():
     w = Value(0.5)
-    fn = tapegrad.compile(lambda: (w * w).tanh())
-    fn().backward()
-    fn().backward()
-    assert fn.replays == 1
     w._backward = lambda: None
+    fn = tapegrad.compile(lambda: (w * w).tanh())
     with pytest.raises(TypeError, match="cannot replay"):
         fn()
 
@@ -269,3 +288,44 @@ def test_the_folded_constant_of_a_negative_zero_product_has_micrograds_grad():
     expected = run(micrograd.Value, lambda f: f)
     assert run(Value, lambda f: f) == expected
     assert run(Value, tapegrad.compile) == expected
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b: a * b + 1,         # int * int
+    lambda a, b: a * 10 ** 300,     # a folded int constant
+    lambda a, b: (a + b) * 2,       # int + int, then a folded one
+])
+def test_an_int_overflow_in_a_replay_names_its_operands_as_eager(make):
+    a, b = Value(3), Value(4)
+    step = tapegrad.compile(lambda: make(a, b))
+    step()
+    step()
+    a.data, b.data = 10 ** 308, 10 ** 308
+    with pytest.raises(OverflowError) as eager:
+        make(a, b)
+    with pytest.raises(OverflowError) as replayed:
+        step._entries[0].recording.replay()     # the replay's own error, before eager reruns
+    with pytest.raises(OverflowError) as called:
+        step()
+    assert str(replayed.value) == str(eager.value) == str(called.value)
+    assert "1e+308" in str(eager.value)
+
+
+def test_the_local_backward_of_a_replayed_output_names_fresh_parents_in_its_error():
+    def run(wrap):
+        w = Value(4.0)
+        fn, seen = wrap(lambda: (w * 1.0 + Value(0.0)) ** 0.5), []
+        for data in (4.0, 9.0, 0.0):
+            w.data = data
+            loss = fn()
+            loss.grad = 1.0
+            try:
+                loss._backward()
+                seen.append(("ok", w.grad))
+            except ZeroDivisionError as error:
+                seen.append(("raised", str(error)))
+            del loss
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager
+    assert eager[-1][0] == "raised" and "0.0 ** -0.5" in eager[-1][1]

@@ -615,12 +615,12 @@ cdef class Value:
         _check(self)
         cdef tg_node *node = self.node
         cdef uint32_t k
+        if _npending:
+            _flush_parents(node)    # tapegrad.compile: they may be stale (the error names them)
         if node.flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE):
             _raise_local(node)
         if node.flags & TG_CUSTOM:
             return
-        if _npending:
-            _flush_all()    # tapegrad.compile: the parents may be stale
         for k in range(node.nparents):
             node.up.parent[k].grad += node.local[k] * node.grad
 

@@ -130,6 +130,17 @@ cdef int _observe(tg_node *node) except -1:
     return 0
 
 
+cdef int _flush_parents(tg_node *node) except -1:
+    """Writes back the pending recordings that hold a parent of node."""
+    cdef uint32_t k
+    cdef tg_node *parent
+    for k in range(node.nparents):
+        parent = tg_node_parent(node, k)
+        if parent.nparents and tg_node_segment(parent).replays:
+            _observe(parent)
+    return 0
+
+
 cdef int _flush_all() except -1:
     """Writes every pending recording into its nodes: before an eager sweep,
     which may reach them."""
@@ -266,6 +277,16 @@ for _ in range(64):
 del _probe
 
 
+class NotReplayable(TypeError):
+    """A recording holds a node whose value or _backward comes from Python."""
+
+
+cdef inline bint _is_op_folded(uint8_t op) noexcept:
+    """A Value and a Python number in one node (x + c, x * c)."""
+    return (op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
+            or op == TG_OP_MUL_CONST or op == TG_OP_MUL_INT_CONST)
+
+
 @cython.final
 cdef class _Recording:
     """One recording of a compiled function: the nodes it recorded (kept alive
@@ -306,7 +327,7 @@ cdef class _Recording:
         finally:
             free(nodes)
         if status == TG_ERR_CUSTOM:
-            raise TypeError(
+            raise NotReplayable(
                 "tapegrad.compile cannot replay this function: it made a custom Value "
                 f"(op {_handle_of(bad)._op!r}) whose data or _backward comes from Python. "
                 "Call the function eagerly, or build the node from Value operations.")
@@ -600,17 +621,17 @@ cdef class _Recording:
 
     cdef int _raise_at(self, int status, uint32_t k) except -1:
         """The error the eager op would have raised, with its wording."""
-        cdef tg_node *node = self.program.nodes[k]
         cdef uint8_t op = self.program.op[k]
         x = self.program.value[self.program.a[k]]
         if op == TG_OP_POW:
             _raise(status, f"{x!r} ** {self.program.value[self.program.b[k]]!r}")
         if op == TG_OP_POW_CONST or op == TG_OP_POW_INT:
             _raise(status, f"{x!r} ** {self.program.y[k]!r}")
-        if status == TG_ERR_RANGE and (op == TG_OP_ADD or op == TG_OP_MUL or _is_folded(node)
-                                       or node.op != op):
-            raise OverflowError("integer result too large for a float: tapegrad holds "
-                                "micrograd's ints as doubles")
+        if status == TG_ERR_RANGE and (op == TG_OP_ADD or op == TG_OP_MUL or _is_op_folded(op)):
+            # only ints overflow in + and *: eager's TG_ERR_INT_RANGE, with its operands
+            other = self.program.value[self.program.b[k]] if self.program.b[k] != TG_NO_SLOT \
+                else self.program.y[k]
+            _raise(TG_ERR_INT_RANGE, f"{x!r} {_OP_NAMES[op]} {other!r}")
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
         return -1
 

@@ -63,7 +63,10 @@ def compile(loss_fn, optimizer=None):
       clause may branch on it. A call that keeps a Value it made other than
       its outputs (a global list, say), or returns a leaf it made, is not
       replayed. Giving a recorded Value a Python ``_backward`` makes the next
-      call record again. A compiled function called while another records
+      call record again; if a parameter or an argument Value got it, that
+      recording cannot replay either, and the function runs eagerly from then
+      on (``step.runs_eagerly``), calling the closure as eager backward does.
+      A compiled function called while another records
       runs eagerly, so the outer recording holds its operations.
     * **Not tracked**: the code of loss_fn and of the objects it calls. If it
       would now use other Values (a new model, a parameter replaced rather
@@ -140,6 +143,7 @@ class Compiled:
         self.recordings = 0
         self.replays = 0
         self.value_dependent = False
+        self.runs_eagerly = False       # a parameter got a Python _backward after a recording
         self._entries = []
         self.__wrapped__ = loss_fn
         self.__doc__ = getattr(loss_fn, "__doc__", None)
@@ -176,7 +180,7 @@ class Compiled:
         self.recordings += 1
         if reads:
             self.value_dependent = True
-        if self.value_dependent:
+        if self.value_dependent or self.runs_eagerly:
             self._entries.clear()
             return result
         outputs = []
@@ -184,7 +188,15 @@ class Compiled:
         if not outputs:
             raise TypeError("tapegrad.compile: the function must return a Value, or a list, "
                             f"tuple or dict of Values, not {type(result).__name__}")
-        recording = _engine._Recording(sentinel, outputs, old_leaves)
+        try:
+            recording = _engine._Recording(sentinel, outputs, old_leaves)
+        except _engine.NotReplayable:
+            if not self._entries:
+                raise           # the first recording: say so, at compile time
+            # an input got a Python _backward after it replayed: eager calls it
+            self.runs_eagerly = True
+            self._entries.clear()
+            return result
         del outputs, sentinel
         if not recording.replayable:
             return result       # the next call records again
