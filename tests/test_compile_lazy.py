@@ -11,6 +11,7 @@ of the graph. The replay counters show that the lazy paths really ran.
 """
 import gc
 import random
+import sys
 import threading
 import warnings
 
@@ -402,3 +403,91 @@ def test_an_error_in_a_flat_backward_is_the_eager_error():
     loss = step()
     loss.backward()
     assert w.grad == 1.0 + 0.5 * 9.0 ** -0.5
+
+
+def test_threads_sharing_one_compiled_step():
+    # The parameters stay put, so every backward adds the same numbers into
+    # their grads in the same order: n backward calls in any interleaving give
+    # the bits of n eager ones in one thread.
+    nthreads, calls = 4, 25
+
+    def one_call(fn, k):
+        loss = fn()
+        loss.backward()
+        seen = [bits(loss.data), bits(loss.grad)]
+        if k % 5 == 4:      # writes the pending graph back; leaves' grads add up across calls
+            seen.append([(op, data) + ((grad,) if op else ()) for op, data, grad in graph(loss)])
+        return seen
+
+    w, xs = start()
+    fn = (lambda: net(w, xs))
+    reference = [one_call(fn, k) for k in range(calls)]
+
+    w, xs = start()
+    step = tapegrad.compile(lambda: net(w, xs))
+    step()              # the recording
+    for p in w:
+        p.grad = 0.0
+    got, errors = {}, []
+    barrier = threading.Barrier(nthreads)
+
+    def hammer(t):
+        try:
+            barrier.wait()
+            got[t] = [one_call(step, k) for k in range(calls)]
+        except BaseException as error:      # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=hammer, args=(t,)) for t in range(nthreads)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)     # switch threads often: inside calls, not between them
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors
+    assert all(got[t] == reference for t in range(nthreads))
+    # nthreads * calls backward calls, as many eagerly in one thread
+    w2, xs2 = start()
+    for _ in range(nthreads * calls):
+        net(w2, xs2).backward()
+    assert grads(w) == grads(w2)
+    assert step.replays > 0
+
+
+def test_another_threads_reads_do_not_make_a_recording_value_dependent():
+    def run(wrap):
+        w, other = Value(0.5), Value(3.0)
+        reading, read = threading.Event(), threading.Event()
+        seen = []
+
+        def reader():
+            reading.wait()
+            seen.append(other.data)     # while the main thread records
+            read.set()
+
+        def f():
+            h = w * w
+            if not read.is_set():
+                reading.set()
+                read.wait()
+            return h.tanh()
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        fn = wrap(f)
+        for k in range(4):
+            w.data, w.grad = 0.5 + k, 0.0
+            loss = fn()
+            loss.backward()
+            seen.append((loss.data, w.grad))
+            del loss
+        thread.join()
+        return seen, fn
+
+    (eager, _), (compiled, fn) = run(lambda f: f), run(tapegrad.compile)
+    assert compiled == eager
+    assert not fn.value_dependent and fn.replays == 3

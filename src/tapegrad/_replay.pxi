@@ -70,8 +70,9 @@ cdef extern from "tg_replay.h" nogil:
 
 # Reads of a Value's numbers while a recording runs: Python control flow on
 # them would be baked into the recording. The hook is in Value.data and .grad.
-cdef Py_ssize_t _recording_depth = 0
-cdef Py_ssize_t _value_reads = 0
+# Per thread: another thread's reads are not this recording's control flow.
+cdef Py_ssize_t _recording_depth = 0    # in all threads: the tape does not collect meanwhile
+cdef dict _recording_threads = {}       # thread ident -> [depth, reads] of its recordings
 
 
 # Handles made for nodes that had none (by _prev): only then can a recorded
@@ -84,16 +85,23 @@ cdef inline void _note_new_handle() noexcept:
     _new_handles += 1
 
 
-cdef inline void _note_read() noexcept:
-    global _value_reads
+cdef inline int _note_read() except -1:
     if _recording_depth:
-        _value_reads += 1
+        _count_read()
+    return 0
+
+
+cdef int _count_read() except -1:
+    state = _recording_threads.get(PyThread_get_thread_ident())
+    if state is not None:
+        state[1] += 1
+    return 0
 
 
 def _recording_now():
-    """Whether a recording is in progress: a compiled function called inside
+    """Whether this thread is recording: a compiled function called inside
     another's recording runs eagerly, so that the outer one records its ops."""
-    return _recording_depth > 0
+    return _recording_depth > 0 and PyThread_get_thread_ident() in _recording_threads
 
 
 # Python _backward closures given to Values: a recording checks its nodes
@@ -236,19 +244,23 @@ def _begin_recording():
     global _recording_depth
     cdef tg_node *leaf = _constant(0.0, False)
     sentinel = _new_handle(_const_node(TG_OP_ADD, leaf, 0.0, False))
+    _recording_threads.setdefault(PyThread_get_thread_ident(), [0, 0])[0] += 1
     _recording_depth += 1
     return sentinel
 
 
 def _end_recording():
-    """Stops watching; returns how many Value reads the recording made (all
-    recordings in progress count them: a nested one is inside its parent)."""
-    global _recording_depth, _value_reads
+    """Stops watching; returns how many Value reads the recording made (the
+    thread's recordings in progress all count them: a nested one is inside
+    its parent)."""
+    global _recording_depth
+    cdef unsigned long me = PyThread_get_thread_ident()
+    state = _recording_threads[me]
+    state[0] -= 1
+    if state[0] == 0:
+        del _recording_threads[me]
     _recording_depth -= 1
-    reads = _value_reads
-    if _recording_depth == 0:
-        _value_reads = 0
-    return reads
+    return state[1]
 
 
 def _node_address(Value v):

@@ -67,7 +67,8 @@ def compile(loss_fn, optimizer=None):
       recording cannot replay either, and the function runs eagerly from then
       on (``step.runs_eagerly``), calling the closure as eager backward does.
       A compiled function called while another records
-      runs eagerly, so the outer recording holds its operations.
+      (in the same thread) runs eagerly, so the outer recording holds its
+      operations. Reads in other threads are not the recording's control flow.
     * **Not tracked**: the code of loss_fn and of the objects it calls. If it
       would now use other Values (a new model, a parameter replaced rather
       than updated), compile a fresh function.
