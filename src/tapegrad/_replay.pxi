@@ -587,9 +587,25 @@ cdef class _Recording:
         finally:
             self.busy = False
 
+    def replay_if_free(self):
+        """replay() if no one uses this recording (in_use), else None. One
+        call, which no other thread can enter between the check and the
+        replay (Python code between them could let two threads take it)."""
+        if self.in_use():
+            return None
+        return self.replay()
+
+    def step_sgd_if_free(self, list groups):
+        """step_sgd(groups) if no one uses this recording, else None."""
+        if self.in_use():
+            return None
+        return self.step_sgd(groups)
+
     def replay(self):
         """Recomputes the recorded graph from the inputs' current data, in C
-        without the GIL, and writes it into the recorded nodes."""
+        without the GIL, and writes it into the recorded nodes. Returns the
+        outputs, in a new list: the caller holds them before another thread
+        can ask whether they are held (in_use)."""
         cdef uint32_t failed = 0
         cdef int status
         cdef bint locked
@@ -617,6 +633,7 @@ cdef class _Recording:
             if not self.eager_write:
                 self._pend()
             self._renew_outputs()
+            return list(self.outputs)
         finally:
             self.busy = False
 

@@ -157,15 +157,17 @@ class Compiled:
         key = _key((args, kwargs))
         if self.optimizer is not None:
             return self._train_step(key, args, kwargs)
-        for entry in self._entries:
-            if entry.key == key and not entry.recording.in_use():
-                try:
-                    entry.recording.replay()
-                except (ArithmeticError, ValueError):
-                    # eager Python meets the same error, and may catch it
-                    return self._record(key, args, kwargs)
+        for entry in list(self._entries):
+            if entry.key != key:
+                continue
+            try:
+                # one step, check and replay: two threads cannot both take it
+                outputs = entry.recording.replay_if_free()
+            except (ArithmeticError, ValueError):
+                # eager Python meets the same error, and may catch it
+                return self._record(key, args, kwargs)
+            if outputs is not None:
                 self.replays += 1
-                outputs = entry.recording.outputs
                 if entry.single:
                     return outputs[0]
                 return _rebuild(entry.template, outputs)
@@ -209,15 +211,16 @@ class Compiled:
     def _train_step(self, key, args, kwargs):
         """forward, zero_grad, backward, SGD: fused when a recording can replay."""
         groups = self.optimizer.param_groups
-        for entry in self._entries:
-            # in_use: busy in another thread (a fused step holds no Value of its graph)
-            if entry.key == key and entry.single and not entry.recording.in_use():
+        for entry in list(self._entries):
+            if entry.key == key and entry.single:
                 try:
-                    loss = entry.recording.step_sgd(groups)
+                    # None: in use, busy in another thread (a fused step holds no Value)
+                    loss = entry.recording.step_sgd_if_free(groups)
                 except (ArithmeticError, ValueError):
                     break       # the Python step below meets it, as eager would
-                self.replays += 1
-                return loss
+                if loss is not None:
+                    self.replays += 1
+                    return loss
         params = [p for group in groups for p in group["params"]]
         lrs = [float(group["lr"]) for group in groups for _ in group["params"]]
         loss = self._record(key, args, kwargs)
