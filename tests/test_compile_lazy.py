@@ -238,7 +238,7 @@ def test_outputs_that_are_inside_each_others_graph():
         return first, second, grads(w), graph(out["loss"])
 
     fn, moved = compare(scenario, loss_fn=two_outputs)
-    assert fn.replays >= 2 and moved["flat_backwards"] >= 6
+    assert fn.replays >= 2 and moved["flat_backwards"] == fn.replays   # the first of three
 
 
 def test_writes_to_a_graph_value_between_replay_and_backward():

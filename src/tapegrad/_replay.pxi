@@ -7,12 +7,13 @@
 # observe a stale node writes the pending numbers into the nodes first
 # (_Recording.flush): Python touching an operation node of a pending recording
 # (_check, which every Value method and operation passes, reads and writes of
-# .data and .grad alike), an eager sweep (it may reach them through an
-# output), _local_backward (it writes its parents), _prev unfolding a node,
-# and a replay whose inputs are operations. backward() from an output runs
-# over the flat arrays instead (_backward_replayed), with the eager sweep's
-# arithmetic in its order. Leaves (parameters, inputs, constants) and the
-# outputs are never stale.
+# .data and .grad alike), an eager sweep that reaches them (through an
+# output: _flush_reached), _local_backward (it writes its parents), _prev
+# unfolding a node, and a replay whose inputs are operations. The first
+# backward() from an output after a replay runs over the flat arrays instead
+# (_backward_replayed), with the eager sweep's arithmetic in its order; a
+# second one runs on the written-back nodes. Leaves (parameters, inputs,
+# constants) and the outputs are never stale.
 from cpython cimport array
 from cpython.ref cimport Py_REFCNT
 import array as _array
@@ -52,7 +53,8 @@ cdef extern from "tg_replay.h" nogil:
     int tg_program_forward(tg_program *program, uint32_t *failed)
     void tg_program_write_back(tg_program *program)
     void tg_program_write_outputs(tg_program *program)
-    void tg_program_flush(tg_program *program, const double *grad)
+    void tg_program_flush(tg_program *program, const double *grad, uint32_t root,
+                          const uint32_t *ops, uint32_t nreach)
     uint32_t tg_program_unfolded(const tg_program *program)
     void tg_program_mark_segments(tg_program *program, int delta)
     int tg_program_in_range(const tg_program *program, const tg_node *node)
@@ -315,7 +317,7 @@ cdef class _Recording:
     cdef double *sgd_lr
     cdef Py_ssize_t sgd_n
     cdef bint pending               # the nodes are stale: the flat arrays hold the replay
-    cdef bint grads_valid           # program.grad holds the operations' gradients, else 0
+    cdef bint grads_valid           # program.grad holds the one flat backward's gradients, else 0
     cdef bint eager_write           # write every node at each replay, never pending
     cdef bint leaf_inputs           # every input is a leaf: backward can stay flat
     cdef size_t unfolds_seen        # _unfolds when the nodes were last checked
@@ -323,6 +325,7 @@ cdef class _Recording:
     cdef size_t closures_seen       # _closures_set when no node had a closure
     cdef readonly bint replayable   # False: the call kept a Value a replay would change
     cdef dict reach                 # slot -> the operations it depends on (array 'I')
+    cdef uint32_t flat_root         # the slot of the one flat backward since the replay
 
     def __cinit__(self, Value sentinel, list outputs, set old_leaves):
         cdef tg_node **nodes = <tg_node **>malloc(max(len(outputs), 1) * sizeof(tg_node *))
@@ -421,24 +424,38 @@ cdef class _Recording:
         cdef bint locked = _lock_tape()
         try:
             if self.pending:    # still: a wait for the lock runs other threads
-                tg_program_flush(&self.program,
-                                 self.program.grad if self.grads_valid else NULL)
+                self._write_pending()
                 self._unpend()
                 _flushes += 1
         finally:
             _unlock_tape(locked)
         return 0
 
+    cdef int _write_pending(self) except -1:
+        cdef array.array ops = None
+        if not self.grads_valid:
+            tg_program_flush(&self.program, NULL, 0, NULL, 0)
+            return 0
+        if self.program.noutput_ops > 1:
+            ops = self.reach[self.flat_root]
+            tg_program_flush(&self.program, self.program.grad, self.flat_root,
+                             ops.data.as_uints, len(ops))
+        else:
+            tg_program_flush(&self.program, self.program.grad, self.flat_root, NULL, 0)
+        return 0
+
     cdef bint backward_from(self, uint32_t root) except -1:
         """backward() from the output in slot root, over the flat arrays, as
         the eager sweep would run it on the written-back nodes. False if it
-        cannot: an input is an operation (eager backward goes on past it), or
-        some derivative is deferred (eager backward may raise)."""
+        cannot: an input is an operation (eager backward goes on past it),
+        some derivative is deferred (eager backward may raise), or a backward
+        already ran since the replay (the nodes then hold what micrograd's
+        leaves for folded numbers add up over the calls)."""
         cdef array.array ops
         cdef uint32_t *reach = NULL
         cdef uint32_t nreach = 0
         global _flat_backwards
-        if not self.leaf_inputs or self.program.ndeferred or self.busy:
+        if not self.leaf_inputs or self.program.ndeferred or self.busy or self.grads_valid:
             return False
         if self.program.noutput_ops > 1:
             if self.reach is None:
@@ -459,9 +476,11 @@ cdef class _Recording:
             try:
                 if not self.pending:    # flushed while this thread waited for the lock
                     return False
-                if not self.grads_valid:
-                    tg_program_clear_grads(&self.program)
-                    self.grads_valid = True
+                if self.grads_valid:    # another thread's, while this one waited
+                    return False
+                tg_program_clear_grads(&self.program)
+                self.grads_valid = True
+                self.flat_root = root
                 with nogil:
                     tg_program_backward(&self.program, root, reach, nreach)
                 _flat_backwards += 1
