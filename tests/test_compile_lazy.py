@@ -78,9 +78,16 @@ def run(scenario, compiled, steps=5, loss_fn=net):
     return seen, [bits(p.data) for p in w], fn
 
 
+def flush_all_pending():
+    """Writes back what earlier tests left pending (_prev unfolding a folded
+    node flushes every recording), so that a test counts only its own flushes."""
+    (Value(1.0) * 2.0)._prev
+
+
 def compare(scenario, steps=5, loss_fn=net):
     """Runs scenario eagerly and compiled: the same bits; returns the compiled
     function and what the replay counters moved by."""
+    flush_all_pending()
     eager = run(scenario, False, steps, loss_fn)
     before = _engine._replay_stats()
     compiled = run(scenario, True, steps, loss_fn)
@@ -91,12 +98,6 @@ def compare(scenario, steps=5, loss_fn=net):
 
 def grads(w):
     return [bits(p.grad) for p in w]
-
-
-def flush_all_pending():
-    """Writes back what earlier tests left pending (_prev unfolding a folded
-    node flushes every recording), so that a test counts only its own flushes."""
-    (Value(1.0) * 2.0)._prev
 
 
 def test_the_training_step_runs_backward_flat_and_never_flushes():
@@ -118,7 +119,6 @@ def test_an_eager_backward_that_cannot_reach_a_pending_graph_leaves_it_pending()
         loss.backward()
         return bits(loss.data), bits(other.data), grads(w)
 
-    flush_all_pending()
     fn, moved = compare(scenario, steps=6)
     assert fn.replays == 5
     assert moved == {"flat_backwards": 5, "flushes": 0}
