@@ -124,6 +124,22 @@ def test_an_eager_backward_that_cannot_reach_a_pending_graph_leaves_it_pending()
     assert moved == {"flat_backwards": 5, "flushes": 0}
 
 
+def test_an_eager_graph_made_from_a_replayed_loss_after_an_unrelated_backward():
+    def scenario(fn, w, k):
+        loss = fn()
+        seen = [bits(loss.data)]            # a read: Python touched the output
+        z = (loss * w[1]).tanh()            # reaches the pending graph
+        other = (w[0] * w[2]).relu() + 1.0  # does not
+        other.backward()
+        seen.append(grads(w))
+        z.backward()
+        seen.append(grads(w))
+        return seen, graph(z)
+
+    fn, moved = compare(scenario)
+    assert fn.replays >= 2 and moved["flushes"] >= fn.replays
+
+
 def test_an_eager_backward_flushes_only_the_pending_graph_it_reaches():
     def steps(compiled):
         w, xs = start()

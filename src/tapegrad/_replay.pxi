@@ -117,6 +117,9 @@ cdef list _pending = []
 cdef Py_ssize_t _npending = 0
 # At most this many: a flush of the oldest makes room (each holds a graph).
 cdef Py_ssize_t _MAX_PENDING = 16
+# Live recordings with an operation among their inputs: their graphs reach
+# into older ones without a Python touch (_flush_reached walks for all then).
+cdef Py_ssize_t _operation_inputs = 0
 # Nodes _prev unfolded: a recording with one writes back eagerly.
 cdef size_t _unfolds = 0
 # What the lazy write-back did, for tests: backward() over the flat arrays, flushes.
@@ -134,9 +137,19 @@ cdef int _observe(tg_node *node) except -1:
     """Python is about to touch node, an operation in a segment of some
     pending recording: write that recording's numbers into its nodes first."""
     cdef _Recording recording
-    for recording in list(_pending):
-        if recording.holds(node):
-            recording.flush()
+    cdef Py_ssize_t i = 0
+    # cheap when node is in none of their ranges: an eager op on a node made
+    # after a replay, in the replay's last segment, comes here at each use
+    while i < len(_pending):
+        recording = <_Recording>_pending[i]
+        i += 1
+        if not tg_program_in_range(&recording.program, node):
+            continue
+        if <size_t>node in recording.root_slots:
+            recording.touched = True    # an output: a new op may take it (_flush_reached)
+        else:
+            recording.flush()           # leaves _pending
+            i -= 1
     return 0
 
 
@@ -163,10 +176,21 @@ cdef int _flush_reached(tg_node *root) except -1:
     """Writes into their nodes the pending recordings an eager sweep from root
     would reach, before it runs; the others stay pending (an eager step does
     not pay the write-back of every compiled graph alive). Holds the sweep
-    lock: the walk uses the mark bits."""
+    lock: the walk uses the mark bits.
+
+    A node made after a replay reaches its recording only through a Value
+    Python touched since (an output, through _check: touched) or a graph
+    whose inputs are operations (another recording's), so only such
+    recordings, and the one root is in, are walked for; most sweeps walk
+    for none. (A node made before the replay that reaches the graph would
+    have made the replay in_use: see the note on in_use.)"""
     cdef _Recording recording
-    cdef list pending = list(_pending)
+    cdef list pending = [recording for recording in _pending
+                         if recording.touched or _operation_inputs
+                         or tg_program_in_range(&recording.program, root)]
     cdef uint32_t nranges = 0, r = 0, i
+    if not pending:
+        return 0
     cdef tg_segment **segments
     cdef uint32_t *first
     cdef uint32_t *last
@@ -320,6 +344,8 @@ cdef class _Recording:
     cdef bint grads_valid           # program.grad holds the one flat backward's gradients, else 0
     cdef bint eager_write           # write every node at each replay, never pending
     cdef bint leaf_inputs           # every input is a leaf: backward can stay flat
+    cdef bint touched               # Python touched an output since the replay
+    cdef bint counted               # in _operation_inputs
     cdef size_t unfolds_seen        # _unfolds when the nodes were last checked
     cdef readonly dict root_slots   # output operation's node address -> its slot
     cdef size_t closures_seen       # _closures_set when no node had a closure
@@ -376,6 +402,10 @@ cdef class _Recording:
             self.root_slots[<size_t>self.program.nodes[k]] = self.program.ninputs + k
         self.leaf_inputs = all(self.program.inputs[i].nparents == 0
                                for i in range(self.program.ninputs))
+        global _operation_inputs
+        if not self.leaf_inputs:
+            _operation_inputs += 1
+            self.counted = True
         self.unfolds_seen = _unfolds
         self.closures_seen = _closures_set
         # Eager calls make new Values each time: a replay must not hand back, or
@@ -404,6 +434,7 @@ cdef class _Recording:
             (<_Recording>_pending[0]).flush()
         self.pending = True
         self.grads_valid = False
+        self.touched = False
         tg_program_mark_segments(&self.program, 1)
         _pending.append(self)
         _npending += 1
@@ -491,12 +522,18 @@ cdef class _Recording:
         return True
 
     def __dealloc__(self):
+        global _operation_inputs
+        if self.counted:
+            _operation_inputs -= 1
         tg_program_free(&self.program)
         self._sgd_release()
 
     def in_use(self):
         """Whether replaying would change Values someone else holds: an
-        output, or a handle onto a recorded node (from _prev, say)."""
+        output, or a handle onto a recorded node (from _prev, say). Not
+        seen: a live node made from an output whose handle is gone (z =
+        loss * 2 kept, loss dropped); a replay changes z's graph (a known
+        gap)."""
         if self.busy or not self.replayable:
             return True
         if self.closures_seen != _closures_set:
