@@ -507,3 +507,24 @@ def test_another_threads_reads_do_not_make_a_recording_value_dependent():
     (eager, _), (compiled, fn) = run(lambda f: f), run(tapegrad.compile)
     assert compiled == eager
     assert not fn.value_dependent and fn.replays == 3
+
+
+def test_a_dropped_compiled_function_frees_its_pending_graph_at_an_eager_backward():
+    flush_all_pending()
+    w, xs = start()
+
+    def long_chain():       # several tape segments of operations
+        total = w[0]
+        for k in range(3 * _engine.tape_stats()["segment_capacity"]):
+            total = (total * w[k % 13]).tanh()
+        return total
+
+    fn = tapegrad.compile(long_chain)
+    fn()
+    fn()                # a replay: pending, held by the pending list only once fn goes
+    del fn
+    _engine.collect()
+    held = _engine.tape_stats()["segments"]
+    (w[0] * w[1]).backward()    # an eager training loop goes on without compiled calls
+    _engine.collect()
+    assert _engine.tape_stats()["segments"] <= held - 2

@@ -172,6 +172,18 @@ cdef int _flush_all() except -1:
     return 0
 
 
+cdef int _drop_orphans() except -1:
+    """Flushes and drops the pending recordings no one else holds (their
+    compiled function is gone): their graphs are freed with them."""
+    cdef Py_ssize_t i = 0
+    while i < len(_pending):
+        if Py_REFCNT(_pending[i]) > _ALONE:
+            i += 1
+        else:
+            (<_Recording>_pending[i]).flush()
+    return 0
+
+
 cdef int _flush_reached(tg_node *root) except -1:
     """Writes into their nodes the pending recordings an eager sweep from root
     would reach, before it runs; the others stay pending (an eager step does
@@ -185,6 +197,7 @@ cdef int _flush_reached(tg_node *root) except -1:
     for none. (A node made before the replay that reaches the graph would
     have made the replay in_use: see the note on in_use.)"""
     cdef _Recording recording
+    _drop_orphans()     # else an eager training loop would keep their graphs for good
     cdef list pending = [recording for recording in _pending
                          if recording.touched or _operation_inputs
                          or tg_program_in_range(&recording.program, root)]
@@ -423,13 +436,7 @@ cdef class _Recording:
 
     cdef int _pend(self) except -1:
         global _npending
-        cdef Py_ssize_t i = 0
-        # the pending recordings no one else holds: flushed and dropped
-        while i < len(_pending):
-            if Py_REFCNT(_pending[i]) > _ALONE:
-                i += 1
-            else:
-                (<_Recording>_pending[i]).flush()
+        _drop_orphans()
         if len(_pending) >= _MAX_PENDING:
             (<_Recording>_pending[0]).flush()
         self.pending = True
