@@ -78,10 +78,12 @@ def compile(loss_fn, optimizer=None):
     inside the recorded call) are still referred to, the next call uses
     another recording, or records a new one.
 
-    A replay writes its outputs, and ``loss.backward()`` on an output runs
-    over the recording's flat arrays in C; the rest of the graph is written
+    A replay writes its outputs, and the first ``loss.backward()`` on an
+    output after it runs over the recording's flat arrays in C (a second one
+    runs eagerly on the written-back graph); the rest of the graph is written
     into its Values only when something could see it (``_prev``, an eager
-    op or backward that reaches it), so it always reads as eager.
+    op or backward that reaches it), so it always reads as eager. An eager
+    backward that cannot reach a replayed graph leaves it unwritten.
     ``step.recordings`` and ``step.replays`` count what the calls did.
 
     A fused training step
