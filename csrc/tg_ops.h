@@ -205,6 +205,20 @@ static inline const char *tg_op_name(int op)
     return "";
 }
 
+/* A Value and a Python number in one node (x + c, x * c): micrograd made a
+ * leaf for c; the node keeps that leaf's grad in up.folded.constant_grad. */
+static inline int tg_op_is_folded(int op)
+{
+    return op >= TG_OP_ADD_CONST && op <= TG_OP_MUL_INT_CONST;
+}
+
+/* d(x + c)/dc = 1 (micrograd adds out.grad itself: 1.0 * g is g), and
+ * d(x * c)/dc = x, which local[1] of a folded product keeps. */
+static inline double tg_folded_derivative(int op, const double local[2])
+{
+    return op <= TG_OP_ADD_INT_CONST ? 1.0 : local[1];
+}
+
 /* The forward value and local derivatives of op. TG_ERR_DOMAIN for an unknown op. */
 static inline int tg_op_forward(int op, double x, double y, double *out, double local[2],
                                 int *deferred)

@@ -417,8 +417,9 @@ int tg_program_forward(tg_program *p, uint32_t *failed)
     return TG_OK;
 }
 
-/* Writes operation k of the last forward into its node, with gradient grad. */
-static void write_node(tg_program *p, uint32_t k, double grad)
+/* Writes operation k of the last forward into its node, with gradient grad
+ * (and, folded, micrograd's leaf for its number with constant_grad). */
+static void write_node(tg_program *p, uint32_t k, double grad, double constant_grad)
 {
     const uint8_t replayed = TG_INT_DATA | TG_LOCAL_ZERODIV | TG_LOCAL_RANGE;
     tg_node *node = p->nodes[k];
@@ -429,6 +430,8 @@ static void write_node(tg_program *p, uint32_t k, double grad)
         if (p->op[k] == TG_OP_ADD_CONST || p->op[k] == TG_OP_ADD_INT_CONST)
             second = 1.0;
         node->up.parent[1]->grad = 0.0;
+    } else if (tg_op_is_folded(node->op)) {
+        node->up.folded.constant_grad = constant_grad;
     }
     node->data = p->value[s];
     node->grad = grad;
@@ -448,22 +451,54 @@ static void zero_fresh_leaves(tg_program *p)
 void tg_program_write_back(tg_program *p)
 {
     for (uint32_t k = 0; k < p->nops; k++)
-        write_node(p, k, 0.0);
+        write_node(p, k, 0.0, 0.0);
     zero_fresh_leaves(p);
 }
 
 void tg_program_write_outputs(tg_program *p)
 {
     for (uint32_t i = 0; i < p->noutput_ops; i++)
-        write_node(p, p->output_ops[i], 0.0);
+        write_node(p, p->output_ops[i], 0.0, 0.0);
     zero_fresh_leaves(p);
 }
 
-void tg_program_flush(tg_program *p, const double *grad)
+/* The grad micrograd's leaf for the number of folded operation k gets from
+ * one sweep: 0 + its derivative x the operation's gradient. */
+static double constant_grad(const tg_program *p, uint32_t k, const double *grad)
+{
+    return 0.0 + tg_folded_derivative(p->op[k], &p->local[2 * k]) * grad[p->ninputs + k];
+}
+
+/* Whether the one backward of the last forward passed operation k: ops is
+ * newest first (tg_program_reach), or NULL for every operation up to root. */
+static int passed(const tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach,
+                  uint32_t k)
+{
+    if (ops == NULL)
+        return p->ninputs + k <= root;
+    uint32_t lo = 0, hi = nreach;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ops[mid] == k)
+            return 1;
+        if (ops[mid] > k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+void tg_program_flush(tg_program *p, const double *grad, uint32_t root, const uint32_t *ops,
+                      uint32_t nreach)
 {
     for (uint32_t k = 0; k < p->nops; k++) {
-        if (!p->is_output[k])
-            write_node(p, k, grad != NULL ? grad[p->ninputs + k] : 0.0);
+        if (p->is_output[k])
+            continue;
+        const int folded = grad != NULL && tg_op_is_folded(p->op[k])
+                           && passed(p, root, ops, nreach, k);
+        write_node(p, k, grad != NULL ? grad[p->ninputs + k] : 0.0,
+                   folded ? constant_grad(p, k, grad) : 0.0);
     }
 }
 
@@ -489,6 +524,57 @@ int tg_program_in_range(const tg_program *p, const tg_node *node)
             return node->index >= p->first_index[i] && node->index <= p->last_index[i];
     }
     return 0;
+}
+
+int tg_reach_ranges(const tg_node *root, tg_segment *const *segments, const uint32_t *first,
+                    const uint32_t *last, uint32_t nranges, uint8_t *hit)
+{
+    /* here: the ranges of the segment being walked, so a node checks only those */
+    uint32_t *here = (uint32_t *)malloc((nranges > 0 ? nranges : 1) * sizeof *here);
+    if (here == NULL) {
+        memset(hit, 1, nranges);
+        return TG_ERR_NOMEM;
+    }
+    memset(hit, 0, nranges);
+    if (root->nparents == 0) {
+        free(here);
+        return TG_OK;      /* a leaf: the sweep visits no operation */
+    }
+    tg_segment *segment = tg_node_segment(root);
+    int64_t i = root->index;
+    size_t pending = 1;
+    segment->nodes[i].flags |= TG_MARK;
+    while (segment != NULL && pending > 0) {
+        uint32_t nhere = 0;
+        for (uint32_t r = 0; r < nranges; r++) {
+            if (segments[r] == segment)
+                here[nhere++] = r;
+        }
+        for (; i >= 0 && pending > 0; i--) {
+            tg_node *node = &segment->nodes[i];
+            if (!(node->flags & TG_MARK))
+                continue;
+            node->flags &= (uint8_t)~TG_MARK;
+            pending--;
+            for (uint32_t j = 0; j < nhere; j++) {
+                const uint32_t r = here[j];
+                if ((uint32_t)i >= first[r] && (uint32_t)i <= last[r])
+                    hit[r] = 1;
+            }
+            for (uint32_t k = 0; k < node->nparents; k++) {
+                tg_node *parent = tg_node_parent(node, k);
+                if (parent->nparents > 0 && !(parent->flags & TG_MARK)) {
+                    parent->flags |= TG_MARK;
+                    pending++;
+                }
+            }
+        }
+        segment = segment->prev;
+        if (segment != NULL)
+            i = (int64_t)segment->count - 1;
+    }
+    free(here);
+    return TG_OK;
 }
 
 int tg_program_reach(const tg_program *p, uint32_t root, uint32_t *ops, uint32_t *nreach)
@@ -545,8 +631,14 @@ void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint
     }
     for (uint32_t i = 0; i < p->ninputs; i++)
         p->inputs[i]->grad = grad[i];
-    for (uint32_t i = 0; i < p->noutput_ops; i++)
-        p->nodes[p->output_ops[i]]->grad = grad[p->ninputs + p->output_ops[i]];
+    for (uint32_t i = 0; i < p->noutput_ops; i++) {
+        const uint32_t k = p->output_ops[i];
+        tg_node *node = p->nodes[k];
+        node->grad = grad[p->ninputs + k];
+        if (tg_op_is_folded(p->op[k]) && node->op == p->op[k] && passed(p, root, ops, nreach, k))
+            node->up.folded.constant_grad += tg_folded_derivative(p->op[k], &p->local[2 * k])
+                                             * grad[p->ninputs + k];
+    }
 }
 
 int tg_program_step_sgd(tg_program *p, uint32_t root, tg_node *const *params,

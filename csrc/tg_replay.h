@@ -93,9 +93,15 @@ void tg_program_write_back(tg_program *program);
 /* The lazy write-back, in two parts. tg_program_write_outputs writes what
  * tg_program_write_back would into the output nodes only, and zeroes the
  * gradients of the fresh leaves. tg_program_flush writes the other nodes:
- * grad is the flat gradients (tg_program_backward's) or NULL for zero. */
+ * grad is the flat gradients of the one tg_program_backward since the
+ * forward (from root over ops, nreach of them, as it was given them), or
+ * NULL for zero. A folded operation's node gets the grad micrograd's leaf
+ * for its number would have: 0, or 0 + derivative x gradient if that
+ * backward passed it (a second backward runs on the nodes: the eager sweep
+ * adds to it, as micrograd's does). */
 void tg_program_write_outputs(tg_program *program);
-void tg_program_flush(tg_program *program, const double *grad);
+void tg_program_flush(tg_program *program, const double *grad, uint32_t root,
+                      const uint32_t *ops, uint32_t nreach);
 
 /* The number of operations whose node _prev unfolded into a plain + or *
  * onto a constant leaf: a program with one is written back eagerly. */
@@ -108,6 +114,17 @@ void tg_program_mark_segments(tg_program *program, int delta);
 /* Whether node lies among the recorded operations: in one of their
  * segments, between the first and the last of them there. */
 int tg_program_in_range(const tg_program *program, const tg_node *node);
+
+/* Which recorded ranges an eager sweep from root would reach: a walk over
+ * the operations as tg_sweep_run takes them (newest first, marking parents),
+ * that only reads the structure and leaves no mark behind. Range i is the
+ * nodes first[i]..last[i] of segments[i] (a pending program's operations in
+ * one segment); hit[i] is set to 1 for each range holding a node the walk
+ * reaches. Needs the sweep's exclusive use of the mark bits, not the GIL (it
+ * reads no pending count: another thread may change those meanwhile).
+ * TG_ERR_NOMEM, with hit all 1: the caller then treats every range as reached. */
+int tg_reach_ranges(const tg_node *root, tg_segment *const *segments, const uint32_t *first,
+                    const uint32_t *last, uint32_t nranges, uint8_t *hit);
 
 /* The operations the root slot depends on, newest first, into ops (room for
  * nops), *nreach of them. TG_ERR_NOMEM. */
@@ -122,10 +139,12 @@ void tg_program_clear_grads(tg_program *program);
  * newest first; or with ops NULL, every operation up to the root) adds local
  * derivative x its gradient into its operands', newest first. The inputs'
  * and the outputs' gradients are read from their nodes and written back
- * (they are the nodes' own: the user may have set them); the other
- * operations' stay in grad until a flush. Every input must be a leaf and no
- * operation may have a deferred error (ndeferred == 0): eager backward goes
- * on past an operation input, and raises at a deferred error. */
+ * (they are the nodes' own: the user may have set them), and so are the
+ * folded outputs' constant grads; the other operations' stay in grad until
+ * a flush, which expects one backward per forward (tg_program_flush).
+ * Every input must be a leaf and no operation may have a deferred error
+ * (ndeferred == 0): eager backward goes on past an operation input, and
+ * raises at a deferred error. */
 void tg_program_backward(tg_program *program, uint32_t root, const uint32_t *ops,
                          uint32_t nreach);
 

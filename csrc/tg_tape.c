@@ -1,5 +1,7 @@
 #include "tg_tape.h"
 
+#include "tg_ops.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -373,6 +375,8 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
                     if (!cleanup)
                         b->grad += node->local[1] * g;
                     mark(b, &pending, &leaf_pending);
+                } else if (tg_op_is_folded(node->op) && !cleanup) {
+                    node->up.folded.constant_grad += tg_folded_derivative(node->op, node->local) * g;
                 }
             }
             if (pending == 0)

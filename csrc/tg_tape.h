@@ -56,6 +56,13 @@ struct tg_node;
 union tg_parents {
     struct tg_node *parent[2];    /* when nparents <= 2 */
     struct tg_node **many;        /* custom nodes with more than two parents */
+    /* a folded x + c or x * c (tg_op_is_folded): its one parent, and the grad
+     * micrograd's leaf for c would hold, added to by each sweep that passes
+     * the node (0.0 when recorded: the bits of a NULL second parent) */
+    struct tg_folded {
+        struct tg_node *parent;
+        double constant_grad;
+    } folded;
 };
 
 typedef struct tg_node {

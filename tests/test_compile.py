@@ -174,14 +174,15 @@ def test_every_scalar_op_replays_values_types_and_gradients(values):
 
 def graph(root):
     """The graph below root, as eager code would walk it: (op, data, grad) by depth."""
-    seen, order, stack = set(), [], [root]
+    seen, order, stack = {}, [], [root]
     while stack:
         v = stack.pop()
         if id(v) in seen:
             continue
-        seen.add(id(v))
+        seen[id(v)] = v     # held: a freed handle's id would soon be another's
         order.append((v._op, v.data, v.grad))
         stack.extend(sorted(v._prev, key=lambda u: (u._op, u.data, u.grad)))
+    seen = stack = None
     return sorted(order)
 
 

@@ -175,13 +175,32 @@ def test_a_backward_closure_given_to_a_recorded_node_is_not_kept_by_later_calls(
     assert compiled == eager
 
 
-def test_a_parameter_given_a_backward_closure_after_recording_is_refused_not_ignored():
+def test_a_parameter_given_a_backward_closure_after_recording_runs_eagerly():
+    def run(wrap):
+        w, u = Value(0.5), Value(2.0)
+        fn, seen, calls = wrap(lambda: (w * u).tanh() * w), [], []
+        for step in range(5):
+            w.data, w.grad, u.grad = 0.5 + 0.25 * step, 0.0, 0.0
+            if step == 2:
+                def closure():
+                    calls.append(step)
+                    u.grad += 3.0 * w.grad    # micrograd style: into another Value
+                w._backward = closure
+            loss = fn()
+            loss.backward()
+            seen.append((loss.data, w.grad, u.grad, len(calls)))
+            del loss
+        return seen, fn
+    (eager, _), (compiled, fn) = both(run)
+    assert compiled == eager
+    assert eager[-1][3] == 3        # the closure ran at each backward after it was given
+    assert fn.runs_eagerly and fn.replays >= 1
+
+
+def test_a_parameter_with_a_backward_closure_is_refused_at_the_first_call():
     w = Value(0.5)
-    fn = tapegrad.compile(lambda: (w * w).tanh())
-    fn().backward()
-    fn().backward()
-    assert fn.replays == 1
     w._backward = lambda: None
+    fn = tapegrad.compile(lambda: (w * w).tanh())
     with pytest.raises(TypeError, match="cannot replay"):
         fn()
 
@@ -266,6 +285,137 @@ def test_the_folded_constant_of_a_negative_zero_product_has_micrograds_grad():
             c = [v for v in y._prev if v is not x][0]
             seen.append((c.data, str(c.grad)))
             del y, c
+        return seen
+    expected = run(micrograd.Value, lambda f: f)
+    assert run(Value, lambda f: f) == expected
+    assert run(Value, tapegrad.compile) == expected
+
+
+@pytest.mark.parametrize("make", [
+    lambda a, b: a * b + 1,         # int * int
+    lambda a, b: a * 10 ** 300,     # a folded int constant
+    lambda a, b: (a + b) * 2,       # int + int, then a folded one
+])
+def test_an_int_overflow_in_a_replay_names_its_operands_as_eager(make):
+    a, b = Value(3), Value(4)
+    step = tapegrad.compile(lambda: make(a, b))
+    step()
+    step()
+    a.data, b.data = 10 ** 308, 10 ** 308
+    with pytest.raises(OverflowError) as eager:
+        make(a, b)
+    with pytest.raises(OverflowError) as replayed:
+        step._entries[0].recording.replay()     # the replay's own error, before eager reruns
+    with pytest.raises(OverflowError) as called:
+        step()
+    assert str(replayed.value) == str(eager.value) == str(called.value)
+    assert "1e+308" in str(eager.value)
+
+
+def test_the_local_backward_of_a_replayed_output_names_fresh_parents_in_its_error():
+    def run(wrap):
+        w = Value(4.0)
+        fn, seen = wrap(lambda: (w * 1.0 + Value(0.0)) ** 0.5), []
+        for data in (4.0, 9.0, 0.0):
+            w.data = data
+            loss = fn()
+            loss.grad = 1.0
+            try:
+                loss._backward()
+                seen.append(("ok", w.grad))
+            except ZeroDivisionError as error:
+                seen.append(("raised", str(error)))
+            del loss
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager
+    assert eager[-1][0] == "raised" and "0.0 ** -0.5" in eager[-1][1]
+
+
+def folded_chain(x):
+    """Every number folded into a node (x + c, x * c, x - c, c - x, x / c):
+    one consumer per node, so micrograd's sums have one order."""
+    return ((((x * 0.7 + 0.3) ** 2) * 1.3 - 0.1).relu() / 3.0 + 2).relu() * -2.5
+
+
+def constants_seen(root, x, scenario, walk=True):
+    """scenario(root), then every leaf but x below root: (data, grad bits)."""
+    scenario(root)
+    seen, stack, kept = [], [root] if walk else [], []
+    while stack:
+        v = stack.pop()
+        kept.append(v)
+        children = list(v._prev)
+        if not children and v is not x:
+            seen.append((float(v.data).hex(), float(v.grad).hex()))
+        stack.extend(children)
+    return sorted(seen)
+
+
+def by_hand(root):
+    root.grad = 4.0                 # no backward: micrograd's constants stay 0
+
+
+def backward_once(root):
+    root.backward()
+
+
+def backward_thrice(root):
+    for _ in range(3):              # micrograd's constant adds one product per call
+        root.backward()
+
+
+def manual_step(root):
+    root.grad = 2.0
+    root._backward()                # the root's own closure: into its constant too
+
+
+def backward_then_by_hand(root):
+    root.backward()
+    root.grad = -1.5
+    root.backward()
+
+
+@pytest.mark.parametrize("scenario", [by_hand, backward_once, backward_thrice, manual_step,
+                                      backward_then_by_hand])
+def test_the_leaves_of_folded_numbers_hold_micrograds_grads(scenario):
+    micrograd = pytest.importorskip("micrograd.engine")
+
+    def run(value, wrap):
+        x = value(0.0)
+        fn, seen = wrap(lambda: folded_chain(x)), []
+        for k, data in enumerate((0.9, 1.7, -0.4, 2.3)):
+            x.data, x.grad = data, 0.0
+            y = fn()
+            # the first call records; not walking its graph (which unfolds the
+            # recorded nodes) leaves the second a pending replay, written back
+            # by the walk
+            seen.append((constants_seen(y, x, scenario, walk=k > 0), float(x.grad).hex()))
+            del y
+        return seen, fn
+    expected, _ = run(micrograd.Value, lambda f: f)
+    assert run(Value, lambda f: f)[0] == expected
+    before = _engine._replay_stats()
+    compiled, fn = run(Value, tapegrad.compile)
+    assert compiled == expected and fn.replays == 3
+    if scenario is not by_hand and scenario is not manual_step:
+        assert _engine._replay_stats()["flat_backwards"] == before["flat_backwards"] + 1
+
+
+def test_the_folded_numbers_of_an_output_that_backward_did_not_pass():
+    micrograd = pytest.importorskip("micrograd.engine")
+
+    def run(value, wrap):
+        x = value(0.0)
+        fn, seen = wrap(lambda: {"a": folded_chain(x), "b": (x * 3.0 - 1.0).relu() * 0.5}), []
+        for k, data in enumerate((0.9, 1.7, -0.4)):
+            x.data, x.grad = data, 0.0
+            out = fn()
+            out["a"].backward()         # flat: over a's operations only
+            seen.append((constants_seen(out["b"], x, lambda v: None, walk=k > 0),
+                         constants_seen(out["a"], x, lambda v: None, walk=k > 0),
+                         float(x.grad).hex()))
+            del out
         return seen
     expected = run(micrograd.Value, lambda f: f)
     assert run(Value, lambda f: f) == expected

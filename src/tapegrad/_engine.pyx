@@ -36,6 +36,7 @@ from tapegrad._tape cimport (
     TG_OP_MUL_INT_CONST, TG_OP_POW_CONST, TG_OP_POW_INT, TG_OP_POW, TG_OP_RELU, TG_OP_TANH,
     TG_OP_EXP, TG_OP_LOG, TG_OP_SIGMOID, TG_OP_CUSTOM,
     tg_op_name, tg_pow_value, tg_int_value, tg_record, tg_record_neuron, tg_node_segment,
+    tg_folded_derivative,
 )
 
 cdef extern from "Python.h":
@@ -283,8 +284,8 @@ cdef inline tg_node *_const_node(int op, tg_node *a, double c, bint c_is_int) ex
 
 cdef int _unfold(tg_node *node) except -1:
     """Gives a folded constant the leaf micrograd made for it, with the
-    gradient micrograd would have given it, and makes the node a plain two
-    parent '+' or '*' onto it."""
+    gradient micrograd's leaf has (the sweeps kept it in the node), and makes
+    the node a plain two parent '+' or '*' onto it."""
     _before_unfold()   # tapegrad.compile: the node changes shape
     cdef uint8_t op = node.op
     cdef bint added = op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
@@ -293,7 +294,7 @@ cdef int _unfold(tg_node *node) except -1:
     cdef tg_node *leaf = _push_leaf()
     leaf.data = c
     _mark_int(leaf, op == TG_OP_ADD_INT_CONST or op == TG_OP_MUL_INT_CONST)
-    leaf.grad = 0.0 + derivative * node.grad    # micrograd's 0 + ...: never -0.0
+    leaf.grad = node.up.folded.constant_grad
     cdef bint locked = _lock_tape()
     node.up.parent[1] = leaf
     node.local[1] = derivative
@@ -415,7 +416,7 @@ cdef int _sweep(tg_node *root) except -1:
     _enter_sweep()
     try:
         if _npending:
-            _flush_all()    # tapegrad.compile: the sweep may reach stale nodes
+            _flush_reached(root)    # tapegrad.compile: the stale nodes it would reach
         root.grad = 1.0
         tg_sweep_begin(&sweep, &_tape, root)
         while True:
@@ -670,14 +671,16 @@ cdef class Value:
         _check(self)
         cdef tg_node *node = self.node
         cdef uint32_t k
+        if _npending:
+            _flush_parents(node)    # tapegrad.compile: they may be stale (the error names them)
         if node.flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE):
             _raise_local(node)
         if node.flags & TG_CUSTOM:
             return
-        if _npending:
-            _flush_all()    # tapegrad.compile: the parents may be stale
         for k in range(node.nparents):
             node.up.parent[k].grad += node.local[k] * node.grad
+        if _is_folded(node):    # and into micrograd's leaf for the number
+            node.up.folded.constant_grad += tg_folded_derivative(node.op, node.local) * node.grad
 
     def backward(self):
         """Sets this grad to 1 and accumulates into every node it depends on."""

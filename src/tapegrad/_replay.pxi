@@ -7,12 +7,13 @@
 # observe a stale node writes the pending numbers into the nodes first
 # (_Recording.flush): Python touching an operation node of a pending recording
 # (_check, which every Value method and operation passes, reads and writes of
-# .data and .grad alike), an eager sweep (it may reach them through an
-# output), _local_backward (it writes its parents), _prev unfolding a node,
-# and a replay whose inputs are operations. backward() from an output runs
-# over the flat arrays instead (_backward_replayed), with the eager sweep's
-# arithmetic in its order. Leaves (parameters, inputs, constants) and the
-# outputs are never stale.
+# .data and .grad alike), an eager sweep that reaches them (through an
+# output: _flush_reached), _local_backward (it writes its parents), _prev
+# unfolding a node, and a replay whose inputs are operations. The first
+# backward() from an output after a replay runs over the flat arrays instead
+# (_backward_replayed), with the eager sweep's arithmetic in its order; a
+# second one runs on the written-back nodes. Leaves (parameters, inputs,
+# constants) and the outputs are never stale.
 from cpython cimport array
 from cpython.ref cimport Py_REFCNT
 import array as _array
@@ -38,6 +39,10 @@ cdef extern from "tg_replay.h" nogil:
         uint32_t *output_ops
         uint32_t noutput_ops
         uint32_t ndeferred
+        tg_segment **segments
+        uint32_t *first_index
+        uint32_t *last_index
+        uint32_t nsegments
 
     int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node **outputs,
                          uint32_t noutputs, tg_node **bad)
@@ -48,10 +53,13 @@ cdef extern from "tg_replay.h" nogil:
     int tg_program_forward(tg_program *program, uint32_t *failed)
     void tg_program_write_back(tg_program *program)
     void tg_program_write_outputs(tg_program *program)
-    void tg_program_flush(tg_program *program, const double *grad)
+    void tg_program_flush(tg_program *program, const double *grad, uint32_t root,
+                          const uint32_t *ops, uint32_t nreach)
     uint32_t tg_program_unfolded(const tg_program *program)
     void tg_program_mark_segments(tg_program *program, int delta)
     int tg_program_in_range(const tg_program *program, const tg_node *node)
+    int tg_reach_ranges(const tg_node *root, tg_segment **segments, const uint32_t *first,
+                        const uint32_t *last, uint32_t nranges, uint8_t *hit)
     int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops,
                          uint32_t *nreach)
     void tg_program_clear_grads(tg_program *program)
@@ -64,8 +72,9 @@ cdef extern from "tg_replay.h" nogil:
 
 # Reads of a Value's numbers while a recording runs: Python control flow on
 # them would be baked into the recording. The hook is in Value.data and .grad.
-cdef Py_ssize_t _recording_depth = 0
-cdef Py_ssize_t _value_reads = 0
+# Per thread: another thread's reads are not this recording's control flow.
+cdef Py_ssize_t _recording_depth = 0    # in all threads: the tape does not collect meanwhile
+cdef dict _recording_threads = {}       # thread ident -> [depth, reads] of its recordings
 
 
 # Handles made for nodes that had none (by _prev): only then can a recorded
@@ -78,16 +87,23 @@ cdef inline void _note_new_handle() noexcept:
     _new_handles += 1
 
 
-cdef inline void _note_read() noexcept:
-    global _value_reads
+cdef inline int _note_read() except -1:
     if _recording_depth:
-        _value_reads += 1
+        _count_read()
+    return 0
+
+
+cdef int _count_read() except -1:
+    state = _recording_threads.get(PyThread_get_thread_ident())
+    if state is not None:
+        state[1] += 1
+    return 0
 
 
 def _recording_now():
-    """Whether a recording is in progress: a compiled function called inside
+    """Whether this thread is recording: a compiled function called inside
     another's recording runs eagerly, so that the outer one records its ops."""
-    return _recording_depth > 0
+    return _recording_depth > 0 and PyThread_get_thread_ident() in _recording_threads
 
 
 # Python _backward closures given to Values: a recording checks its nodes
@@ -101,6 +117,9 @@ cdef list _pending = []
 cdef Py_ssize_t _npending = 0
 # At most this many: a flush of the oldest makes room (each holds a graph).
 cdef Py_ssize_t _MAX_PENDING = 16
+# Live recordings with an operation among their inputs: their graphs reach
+# into older ones without a Python touch (_flush_reached walks for all then).
+cdef Py_ssize_t _operation_inputs = 0
 # Nodes _prev unfolded: a recording with one writes back eagerly.
 cdef size_t _unfolds = 0
 # What the lazy write-back did, for tests: backward() over the flat arrays, flushes.
@@ -118,9 +137,30 @@ cdef int _observe(tg_node *node) except -1:
     """Python is about to touch node, an operation in a segment of some
     pending recording: write that recording's numbers into its nodes first."""
     cdef _Recording recording
-    for recording in list(_pending):
-        if recording.holds(node):
-            recording.flush()
+    cdef Py_ssize_t i = 0
+    # cheap when node is in none of their ranges: an eager op on a node made
+    # after a replay, in the replay's last segment, comes here at each use
+    while i < len(_pending):
+        recording = <_Recording>_pending[i]
+        i += 1
+        if not tg_program_in_range(&recording.program, node):
+            continue
+        if <size_t>node in recording.root_slots:
+            recording.touched = True    # an output: a new op may take it (_flush_reached)
+        else:
+            recording.flush()           # leaves _pending
+            i -= 1
+    return 0
+
+
+cdef int _flush_parents(tg_node *node) except -1:
+    """Writes back the pending recordings that hold a parent of node."""
+    cdef uint32_t k
+    cdef tg_node *parent
+    for k in range(node.nparents):
+        parent = tg_node_parent(node, k)
+        if parent.nparents and tg_node_segment(parent).replays:
+            _observe(parent)
     return 0
 
 
@@ -129,6 +169,75 @@ cdef int _flush_all() except -1:
     which may reach them."""
     while _pending:
         (<_Recording>_pending[-1]).flush()
+    return 0
+
+
+cdef int _drop_orphans() except -1:
+    """Flushes and drops the pending recordings no one else holds (their
+    compiled function is gone): their graphs are freed with them."""
+    cdef Py_ssize_t i = 0
+    while i < len(_pending):
+        if Py_REFCNT(_pending[i]) > _ALONE:
+            i += 1
+        else:
+            (<_Recording>_pending[i]).flush()
+    return 0
+
+
+cdef int _flush_reached(tg_node *root) except -1:
+    """Writes into their nodes the pending recordings an eager sweep from root
+    would reach, before it runs; the others stay pending (an eager step does
+    not pay the write-back of every compiled graph alive). Holds the sweep
+    lock: the walk uses the mark bits.
+
+    A node made after a replay reaches its recording only through a Value
+    Python touched since (an output, through _check: touched) or a graph
+    whose inputs are operations (another recording's), so only such
+    recordings, and the one root is in, are walked for; most sweeps walk
+    for none. (A node made before the replay that reaches the graph would
+    have made the replay in_use: see the note on in_use.)"""
+    cdef _Recording recording
+    _drop_orphans()     # else an eager training loop would keep their graphs for good
+    cdef list pending = [recording for recording in _pending
+                         if recording.touched or _operation_inputs
+                         or tg_program_in_range(&recording.program, root)]
+    cdef uint32_t nranges = 0, r = 0, i
+    if not pending:
+        return 0
+    cdef tg_segment **segments
+    cdef uint32_t *first
+    cdef uint32_t *last
+    cdef uint8_t *hit
+    for recording in pending:
+        nranges += recording.program.nsegments
+    segments = <tg_segment **>malloc(max(nranges, 1) * sizeof(tg_segment *))
+    first = <uint32_t *>malloc(max(nranges, 1) * sizeof(uint32_t))
+    last = <uint32_t *>malloc(max(nranges, 1) * sizeof(uint32_t))
+    hit = <uint8_t *>malloc(max(nranges, 1))
+    try:
+        if segments is NULL or first is NULL or last is NULL or hit is NULL:
+            return _flush_all()
+        for recording in pending:
+            for i in range(recording.program.nsegments):
+                segments[r] = recording.program.segments[i]
+                first[r] = recording.program.first_index[i]
+                last[r] = recording.program.last_index[i]
+                r += 1
+        with nogil:
+            tg_reach_ranges(root, segments, first, last, nranges, hit)  # NOMEM: all hit
+        r = 0
+        for recording in pending:
+            reached = False
+            for i in range(recording.program.nsegments):
+                reached = reached or hit[r]
+                r += 1
+            if reached:
+                recording.flush()
+    finally:
+        free(segments)
+        free(first)
+        free(last)
+        free(hit)
     return 0
 
 
@@ -174,19 +283,23 @@ def _begin_recording():
     global _recording_depth
     cdef tg_node *leaf = _constant(0.0, False)
     sentinel = _new_handle(_const_node(TG_OP_ADD, leaf, 0.0, False))
+    _recording_threads.setdefault(PyThread_get_thread_ident(), [0, 0])[0] += 1
     _recording_depth += 1
     return sentinel
 
 
 def _end_recording():
-    """Stops watching; returns how many Value reads the recording made (all
-    recordings in progress count them: a nested one is inside its parent)."""
-    global _recording_depth, _value_reads
+    """Stops watching; returns how many Value reads the recording made (the
+    thread's recordings in progress all count them: a nested one is inside
+    its parent)."""
+    global _recording_depth
+    cdef unsigned long me = PyThread_get_thread_ident()
+    state = _recording_threads[me]
+    state[0] -= 1
+    if state[0] == 0:
+        del _recording_threads[me]
     _recording_depth -= 1
-    reads = _value_reads
-    if _recording_depth == 0:
-        _value_reads = 0
-    return reads
+    return state[1]
 
 
 def _node_address(Value v):
@@ -215,6 +328,16 @@ for _ in range(64):
 del _probe
 
 
+class NotReplayable(TypeError):
+    """A recording holds a node whose value or _backward comes from Python."""
+
+
+cdef inline bint _is_op_folded(uint8_t op) noexcept:
+    """A Value and a Python number in one node (x + c, x * c)."""
+    return (op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
+            or op == TG_OP_MUL_CONST or op == TG_OP_MUL_INT_CONST)
+
+
 @cython.final
 cdef class _Recording:
     """One recording of a compiled function: the nodes it recorded (kept alive
@@ -231,14 +354,17 @@ cdef class _Recording:
     cdef double *sgd_lr
     cdef Py_ssize_t sgd_n
     cdef bint pending               # the nodes are stale: the flat arrays hold the replay
-    cdef bint grads_valid           # program.grad holds the operations' gradients, else 0
+    cdef bint grads_valid           # program.grad holds the one flat backward's gradients, else 0
     cdef bint eager_write           # write every node at each replay, never pending
     cdef bint leaf_inputs           # every input is a leaf: backward can stay flat
+    cdef bint touched               # Python touched an output since the replay
+    cdef bint counted               # in _operation_inputs
     cdef size_t unfolds_seen        # _unfolds when the nodes were last checked
     cdef readonly dict root_slots   # output operation's node address -> its slot
     cdef size_t closures_seen       # _closures_set when no node had a closure
     cdef readonly bint replayable   # False: the call kept a Value a replay would change
     cdef dict reach                 # slot -> the operations it depends on (array 'I')
+    cdef uint32_t flat_root         # the slot of the one flat backward since the replay
 
     def __cinit__(self, Value sentinel, list outputs, set old_leaves):
         cdef tg_node **nodes = <tg_node **>malloc(max(len(outputs), 1) * sizeof(tg_node *))
@@ -255,7 +381,7 @@ cdef class _Recording:
         finally:
             free(nodes)
         if status == TG_ERR_CUSTOM:
-            raise TypeError(
+            raise NotReplayable(
                 "tapegrad.compile cannot replay this function: it made a custom Value "
                 f"(op {_handle_of(bad)._op!r}) whose data or _backward comes from Python. "
                 "Call the function eagerly, or build the node from Value operations.")
@@ -289,6 +415,10 @@ cdef class _Recording:
             self.root_slots[<size_t>self.program.nodes[k]] = self.program.ninputs + k
         self.leaf_inputs = all(self.program.inputs[i].nparents == 0
                                for i in range(self.program.ninputs))
+        global _operation_inputs
+        if not self.leaf_inputs:
+            _operation_inputs += 1
+            self.counted = True
         self.unfolds_seen = _unfolds
         self.closures_seen = _closures_set
         # Eager calls make new Values each time: a replay must not hand back, or
@@ -306,17 +436,12 @@ cdef class _Recording:
 
     cdef int _pend(self) except -1:
         global _npending
-        cdef Py_ssize_t i = 0
-        # the pending recordings no one else holds: flushed and dropped
-        while i < len(_pending):
-            if Py_REFCNT(_pending[i]) > _ALONE:
-                i += 1
-            else:
-                (<_Recording>_pending[i]).flush()
+        _drop_orphans()
         if len(_pending) >= _MAX_PENDING:
             (<_Recording>_pending[0]).flush()
         self.pending = True
         self.grads_valid = False
+        self.touched = False
         tg_program_mark_segments(&self.program, 1)
         _pending.append(self)
         _npending += 1
@@ -337,24 +462,38 @@ cdef class _Recording:
         cdef bint locked = _lock_tape()
         try:
             if self.pending:    # still: a wait for the lock runs other threads
-                tg_program_flush(&self.program,
-                                 self.program.grad if self.grads_valid else NULL)
+                self._write_pending()
                 self._unpend()
                 _flushes += 1
         finally:
             _unlock_tape(locked)
         return 0
 
+    cdef int _write_pending(self) except -1:
+        cdef array.array ops = None
+        if not self.grads_valid:
+            tg_program_flush(&self.program, NULL, 0, NULL, 0)
+            return 0
+        if self.program.noutput_ops > 1:
+            ops = self.reach[self.flat_root]
+            tg_program_flush(&self.program, self.program.grad, self.flat_root,
+                             ops.data.as_uints, len(ops))
+        else:
+            tg_program_flush(&self.program, self.program.grad, self.flat_root, NULL, 0)
+        return 0
+
     cdef bint backward_from(self, uint32_t root) except -1:
         """backward() from the output in slot root, over the flat arrays, as
         the eager sweep would run it on the written-back nodes. False if it
-        cannot: an input is an operation (eager backward goes on past it), or
-        some derivative is deferred (eager backward may raise)."""
+        cannot: an input is an operation (eager backward goes on past it),
+        some derivative is deferred (eager backward may raise), or a backward
+        already ran since the replay (the nodes then hold what micrograd's
+        leaves for folded numbers add up over the calls)."""
         cdef array.array ops
         cdef uint32_t *reach = NULL
         cdef uint32_t nreach = 0
         global _flat_backwards
-        if not self.leaf_inputs or self.program.ndeferred or self.busy:
+        if not self.leaf_inputs or self.program.ndeferred or self.busy or self.grads_valid:
             return False
         if self.program.noutput_ops > 1:
             if self.reach is None:
@@ -375,9 +514,11 @@ cdef class _Recording:
             try:
                 if not self.pending:    # flushed while this thread waited for the lock
                     return False
-                if not self.grads_valid:
-                    tg_program_clear_grads(&self.program)
-                    self.grads_valid = True
+                if self.grads_valid:    # another thread's, while this one waited
+                    return False
+                tg_program_clear_grads(&self.program)
+                self.grads_valid = True
+                self.flat_root = root
                 with nogil:
                     tg_program_backward(&self.program, root, reach, nreach)
                 _flat_backwards += 1
@@ -388,12 +529,18 @@ cdef class _Recording:
         return True
 
     def __dealloc__(self):
+        global _operation_inputs
+        if self.counted:
+            _operation_inputs -= 1
         tg_program_free(&self.program)
         self._sgd_release()
 
     def in_use(self):
         """Whether replaying would change Values someone else holds: an
-        output, or a handle onto a recorded node (from _prev, say)."""
+        output, or a handle onto a recorded node (from _prev, say). Not
+        seen: a live node made from an output whose handle is gone (z =
+        loss * 2 kept, loss dropped); a replay changes z's graph (a known
+        gap)."""
         if self.busy or not self.replayable:
             return True
         if self.closures_seen != _closures_set:
@@ -503,9 +650,25 @@ cdef class _Recording:
         finally:
             self.busy = False
 
+    def replay_if_free(self):
+        """replay() if no one uses this recording (in_use), else None. One
+        call, which no other thread can enter between the check and the
+        replay (Python code between them could let two threads take it)."""
+        if self.in_use():
+            return None
+        return self.replay()
+
+    def step_sgd_if_free(self, list groups):
+        """step_sgd(groups) if no one uses this recording, else None."""
+        if self.in_use():
+            return None
+        return self.step_sgd(groups)
+
     def replay(self):
         """Recomputes the recorded graph from the inputs' current data, in C
-        without the GIL, and writes it into the recorded nodes."""
+        without the GIL, and writes it into the recorded nodes. Returns the
+        outputs, in a new list: the caller holds them before another thread
+        can ask whether they are held (in_use)."""
         cdef uint32_t failed = 0
         cdef int status
         cdef bint locked
@@ -533,6 +696,7 @@ cdef class _Recording:
             if not self.eager_write:
                 self._pend()
             self._renew_outputs()
+            return list(self.outputs)
         finally:
             self.busy = False
 
@@ -549,17 +713,17 @@ cdef class _Recording:
 
     cdef int _raise_at(self, int status, uint32_t k) except -1:
         """The error the eager op would have raised, with its wording."""
-        cdef tg_node *node = self.program.nodes[k]
         cdef uint8_t op = self.program.op[k]
         x = self.program.value[self.program.a[k]]
         if op == TG_OP_POW:
             _raise(status, f"{x!r} ** {self.program.value[self.program.b[k]]!r}")
         if op == TG_OP_POW_CONST or op == TG_OP_POW_INT:
             _raise(status, f"{x!r} ** {self.program.y[k]!r}")
-        if status == TG_ERR_RANGE and (op == TG_OP_ADD or op == TG_OP_MUL or _is_folded(node)
-                                       or node.op != op):
-            raise OverflowError("integer result too large for a float: tapegrad holds "
-                                "micrograd's ints as doubles")
+        if status == TG_ERR_RANGE and (op == TG_OP_ADD or op == TG_OP_MUL or _is_op_folded(op)):
+            # only ints overflow in + and *: eager's TG_ERR_INT_RANGE, with its operands
+            other = self.program.value[self.program.b[k]] if self.program.b[k] != TG_NO_SLOT \
+                else self.program.y[k]
+            _raise(TG_ERR_INT_RANGE, f"{x!r} {_OP_NAMES[op]} {other!r}")
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
         return -1
 

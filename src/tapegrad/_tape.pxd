@@ -20,8 +20,13 @@ cdef extern from "tg_tape.h" nogil:
         TG_LOCAL_ZERODIV
         TG_LOCAL_RANGE
 
+    cdef struct tg_folded:
+        tg_node *parent
+        double constant_grad
+
     cdef union tg_parents:
         tg_node *parent[2]
+        tg_folded folded
 
     ctypedef struct tg_node:
         double data
@@ -98,6 +103,8 @@ cdef extern from "tg_ops.h" nogil:
         TG_OP_CUSTOM
 
     const char *tg_op_name(int op)
+    int tg_op_is_folded(int op)
+    double tg_folded_derivative(int op, const double *local)
     int tg_pow_value(double x, double e, double *out)
     int tg_int_result(int op, int a_int, int b_int, double x, double y)
     double tg_int_value(double out)

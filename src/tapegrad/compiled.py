@@ -63,8 +63,12 @@ def compile(loss_fn, optimizer=None):
       clause may branch on it. A call that keeps a Value it made other than
       its outputs (a global list, say), or returns a leaf it made, is not
       replayed. Giving a recorded Value a Python ``_backward`` makes the next
-      call record again. A compiled function called while another records
-      runs eagerly, so the outer recording holds its operations.
+      call record again; if a parameter or an argument Value got it, that
+      recording cannot replay either, and the function runs eagerly from then
+      on (``step.runs_eagerly``), calling the closure as eager backward does.
+      A compiled function called while another records
+      (in the same thread) runs eagerly, so the outer recording holds its
+      operations. Reads in other threads are not the recording's control flow.
     * **Not tracked**: the code of loss_fn and of the objects it calls. If it
       would now use other Values (a new model, a parameter replaced rather
       than updated), compile a fresh function.
@@ -74,10 +78,12 @@ def compile(loss_fn, optimizer=None):
     inside the recorded call) are still referred to, the next call uses
     another recording, or records a new one.
 
-    A replay writes its outputs, and ``loss.backward()`` on an output runs
-    over the recording's flat arrays in C; the rest of the graph is written
+    A replay writes its outputs, and the first ``loss.backward()`` on an
+    output after it runs over the recording's flat arrays in C (a second one
+    runs eagerly on the written-back graph); the rest of the graph is written
     into its Values only when something could see it (``_prev``, an eager
-    op or backward that reaches it), so it always reads as eager.
+    op or backward that reaches it), so it always reads as eager. An eager
+    backward that cannot reach a replayed graph leaves it unwritten.
     ``step.recordings`` and ``step.replays`` count what the calls did.
 
     A fused training step
@@ -140,6 +146,7 @@ class Compiled:
         self.recordings = 0
         self.replays = 0
         self.value_dependent = False
+        self.runs_eagerly = False       # a parameter got a Python _backward after a recording
         self._entries = []
         self.__wrapped__ = loss_fn
         self.__doc__ = getattr(loss_fn, "__doc__", None)
@@ -152,15 +159,17 @@ class Compiled:
         key = _key((args, kwargs))
         if self.optimizer is not None:
             return self._train_step(key, args, kwargs)
-        for entry in self._entries:
-            if entry.key == key and not entry.recording.in_use():
-                try:
-                    entry.recording.replay()
-                except (ArithmeticError, ValueError):
-                    # eager Python meets the same error, and may catch it
-                    return self._record(key, args, kwargs)
+        for entry in list(self._entries):
+            if entry.key != key:
+                continue
+            try:
+                # one step, check and replay: two threads cannot both take it
+                outputs = entry.recording.replay_if_free()
+            except (ArithmeticError, ValueError):
+                # eager Python meets the same error, and may catch it
+                return self._record(key, args, kwargs)
+            if outputs is not None:
                 self.replays += 1
-                outputs = entry.recording.outputs
                 if entry.single:
                     return outputs[0]
                 return _rebuild(entry.template, outputs)
@@ -178,7 +187,7 @@ class Compiled:
         self.recordings += 1
         if reads:
             self.value_dependent = True
-        if self.value_dependent:
+        if self.value_dependent or self.runs_eagerly:
             self._entries.clear()
             return result
         outputs = []
@@ -186,7 +195,15 @@ class Compiled:
         if not outputs:
             raise TypeError("tapegrad.compile: the function must return a Value, or a list, "
                             f"tuple or dict of Values, not {type(result).__name__}")
-        recording = _engine._Recording(sentinel, outputs, old_leaves)
+        try:
+            recording = _engine._Recording(sentinel, outputs, old_leaves)
+        except _engine.NotReplayable:
+            if not self._entries:
+                raise           # the first recording: say so, at compile time
+            # an input got a Python _backward after it replayed: eager calls it
+            self.runs_eagerly = True
+            self._entries.clear()
+            return result
         del outputs, sentinel
         if not recording.replayable:
             return result       # the next call records again
@@ -198,15 +215,16 @@ class Compiled:
     def _train_step(self, key, args, kwargs):
         """forward, zero_grad, backward, SGD: fused when a recording can replay."""
         groups = self.optimizer.param_groups
-        for entry in self._entries:
-            # in_use: busy in another thread (a fused step holds no Value of its graph)
-            if entry.key == key and entry.single and not entry.recording.in_use():
+        for entry in list(self._entries):
+            if entry.key == key and entry.single:
                 try:
-                    loss = entry.recording.step_sgd(groups)
+                    # None: in use, busy in another thread (a fused step holds no Value)
+                    loss = entry.recording.step_sgd_if_free(groups)
                 except (ArithmeticError, ValueError):
                     break       # the Python step below meets it, as eager would
-                self.replays += 1
-                return loss
+                if loss is not None:
+                    self.replays += 1
+                    return loss
         params = [p for group in groups for p in group["params"]]
         lrs = [float(group["lr"]) for group in groups for _ in group["params"]]
         loss = self._record(key, args, kwargs)
