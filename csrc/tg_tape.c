@@ -14,7 +14,10 @@
 static void schedule_collection(tg_tape *tape)
 {
     tape->collect_at = 2 * tape->nsegments + TG_COLLECT_SLACK;
-    tape->idle_collect_at = tape->nsegments + TG_IDLE_SLACK;
+    /* a collection walks every leaf slot: with many leaves alive (a data
+     * set kept as Values), wait for as many new segments of operations */
+    tape->idle_collect_at = tape->nsegments
+        + (tape->nleaf_segments > TG_IDLE_SLACK ? tape->nleaf_segments : TG_IDLE_SLACK);
     tape->collect_leaves_at = 2 * tape->nleaf_segments + TG_COLLECT_SLACK;
 }
 

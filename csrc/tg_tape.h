@@ -132,7 +132,8 @@ typedef struct tg_tape {
 #define TG_SPARE_SEGMENTS 64
 
 /* Segments of operations the tape grows by before a collection is due once no
- * handle of an operation is left (see tg_tape.op_handles). */
+ * handle of an operation is left (see tg_tape.op_handles), or as many as there
+ * are segments of leaves, if more. */
 #define TG_IDLE_SLACK 4
 
 /* A tape with one empty segment in each list. TG_ERR_NOMEM when they cannot be

@@ -70,6 +70,46 @@ def test_a_graph_dropped_whole_is_reclaimed_at_the_next_operation():
     assert x.grad == 2.0
 
 
+@pytest.mark.parametrize("operation, threshold", [("y = a * b", 1), ("y = model(x)", 4)])
+def test_a_finalizer_run_while_a_handle_is_allocated_frees_no_live_node(operation, threshold):
+    # a fresh process, so no spare handle: y's is allocated, which runs the
+    # cycle collector (at that threshold) and F's finalizer, whose work would collect
+    # while y's node, and the nodes of the neuron behind it, have no handle yet
+    program = textwrap.dedent(f"""
+        import gc, random
+        import tapegrad.nn as nn
+        from tapegrad.engine import Value, collect
+        class F:
+            def __init__(self):
+                self.me = self
+            def __del__(self):      # drops a graph: the tape would collect at its next op
+                junk = [Value(1.0) * 1.0 for _ in range(5 * 2048)]
+                del junk
+                Value(1.0) * 2.0
+        a, b = Value(3.0), Value(4.0)
+        random.seed(4)
+        model, x = nn.MLP(3, [4, 1]), [Value(0.5), Value(-1.0), Value(2.0)]
+        gc.collect()
+        F()
+        gc.set_threshold({threshold})
+        {operation}
+        gc.set_threshold(700)
+        filler = [Value(9.0) * 9.0 for _ in range(12 * 2048)]
+        y.backward()
+        print(y.data, [p.grad for p in [a, b] + model.layers[0].neurons[0].w])
+        print(model(x).data if y is not None else None)
+    """)
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    seen, again = run.stdout.splitlines()
+    data, grads = seen.split(" ", 1)
+    if operation == "y = a * b":
+        assert (data, grads) == ("12.0", "[4.0, 3.0, 0.0, 0.0, 0.0]")
+    else:   # the same model again, now that the finalizer has run
+        assert data == again and grads != "[0.0, 0.0, 0.0, 0.0, 0.0]"
+
+
 def test_a_training_loop_runs_in_a_bounded_tape():
     random.seed(0)
     model = nn.MLP(2, [16, 16, 1])

@@ -117,6 +117,11 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
     ndropped[0] = 0
     if _collecting:
         return 0
+    if tg_handles_allocating:
+        # a finalizer run by a handle's allocation: the node of that handle
+        # has none yet, and what it depends on may have no other root
+        _tape.collect_due = 1
+        return 0
     if _recording_depth:
         # tapegrad.compile tells the call's new leaves from older ones by their
         # slots: none may be freed and reused while it records

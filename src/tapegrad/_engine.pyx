@@ -91,9 +91,9 @@ cdef inline tg_node *_push_leaf() except NULL:
     return node
 
 
+include "_handles.pxi"
 include "_collect.pxi"
 include "_replay.pxi"
-include "_handles.pxi"
 
 
 # ------------------------------------------------------------ conversions
@@ -291,16 +291,21 @@ cdef int _unfold(tg_node *node) except -1:
     cdef bint added = op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
     cdef double c = node.local[1] if added else node.local[0]
     cdef double derivative = 1.0 if added else node.local[1]
-    cdef tg_node *leaf = _push_leaf()
-    leaf.data = c
-    _mark_int(leaf, op == TG_OP_ADD_INT_CONST or op == TG_OP_MUL_INT_CONST)
-    leaf.grad = node.up.folded.constant_grad
+    cdef tg_node *leaf
+    # locked before the leaf exists: waiting for a sweep releases the GIL, and
+    # a collection in another thread would free a leaf nothing points to yet
     cdef bint locked = _lock_tape()
-    node.up.parent[1] = leaf
-    node.local[1] = derivative
-    node.op = TG_OP_ADD if added else TG_OP_MUL
-    node.nparents = 2
-    _unlock_tape(locked)
+    try:
+        leaf = _push_leaf()
+        leaf.data = c
+        _mark_int(leaf, op == TG_OP_ADD_INT_CONST or op == TG_OP_MUL_INT_CONST)
+        leaf.grad = node.up.folded.constant_grad    # read before parent[1] takes its place
+        node.up.parent[1] = leaf
+        node.local[1] = derivative
+        node.op = TG_OP_ADD if added else TG_OP_MUL
+        node.nparents = 2
+    finally:
+        _unlock_tape(locked)
     return 0
 
 

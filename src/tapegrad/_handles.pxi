@@ -23,6 +23,10 @@ cdef extern from *:
     static int tg_nfree_handles = 0;
     static destructor tg_handle_dealloc_of_cython = NULL;
     static tg_tape *tg_handle_tape = NULL;
+    /* Allocations of a handle in progress. Its node was just recorded and no
+     * handle roots it yet, and the allocation may run the cycle collector and
+     * so any finalizer: the tape must not collect until it is done. */
+    static int tg_handles_allocating = 0;
 
     /* A new handle of node: untracked, no Python data. NULL (MemoryError set)
      * when out of memory. */
@@ -33,7 +37,9 @@ cdef extern from *:
             o = tg_free_handles[--tg_nfree_handles];
             (void)PyObject_INIT(o, type);
         } else {
+            tg_handles_allocating++;
             o = type->tp_alloc(type, 0);
+            tg_handles_allocating--;
             if (o == NULL)
                 return NULL;
             PyObject_GC_UnTrack(o);
@@ -83,6 +89,7 @@ cdef extern from *:
         PyType_Modified(type);
     }
     """
+    int tg_handles_allocating
     object tg_handle_new(PyTypeObject *type, tg_node *node)
     bint tg_handle_layout_is(Py_ssize_t node, Py_ssize_t attrs)
     void tg_handles_install(PyTypeObject *type, tg_tape *tape)
