@@ -48,13 +48,11 @@ cdef extern from "Python.h":
     ctypedef struct PyTypeObject:
         Py_ssize_t tp_dictoffset
         void *tp_descr_set
+        void *tp_getattro
     void PyType_Modified(PyTypeObject *)
 
 import gc
 import numbers
-import operator
-
-import numpy as np
 
 
 # ---------------------------------------------------------------- the tape
@@ -323,23 +321,8 @@ cdef object _binary(int op, Value a, object other):
         return _new_handle(_binary_node(op, a.node, (<Value>other).node))
     kind = _as_number(other, &c)
     if kind == NOT_A_NUMBER:
-        return _other_operand(a, other, _OPERATORS[op], False)
-    return _new_handle(_const_node(op, a.node, c, kind == INTEGER))
-
-
-# the Python operator of each op code _binary takes
-cdef dict _OPERATORS = {TG_OP_ADD: operator.add, TG_OP_MUL: operator.mul}
-
-
-cdef object _other_operand(Value v, object other, object op, bint reflected):
-    """v op other (other op v where reflected) for an operand that is not a
-    number: for a numpy array, what numpy makes of it for a Python object,
-    an object array of v op x (x op v) over its elements; else NotImplemented."""
-    if not isinstance(other, np.ndarray):
         return NotImplemented
-    if reflected:
-        return np.frompyfunc(lambda x: op(x, v), 1, 1)(other)
-    return np.frompyfunc(lambda x: op(v, x), 1, 1)(other)
+    return _new_handle(_const_node(op, a.node, c, kind == INTEGER))
 
 
 cdef inline object _add(Value a, object other):
@@ -549,11 +532,12 @@ cdef class Value:
             _data_for(self).label = label
 
     # numpy's scalars (np.float64(2) * v, np.int64(1) + v) give way to Value's
-    # reflected ops at once, which are fast, instead of going through an object
-    # array (numpy looks for __array_ufunc__ first: when a type has none, the
-    # failed look-up alone costs a formatted AttributeError). Arrays give way
-    # too, and _other_operand makes what numpy made of `array * v`.
-    __array_ufunc__ = None
+    # reflected ops, which are fast, instead of going through an object array;
+    # arrays (priority 0) keep theirs, so `array * v` is still an object array.
+    # (__array_ufunc__ = None would be faster still, as numpy's failed look-up
+    # of it formats an AttributeError on CPython 3.11, but numpy would then
+    # answer `v in array` and `array == v` with identity, silently wrong.)
+    __array_priority__ = -1.0
 
     def __dealloc__(self):
         if self.node is not NULL and self.node.handle == <void *>self:
@@ -717,13 +701,13 @@ cdef class Value:
             return _add(self, -other)
         kind = _as_number(other, &c)
         if kind == NOT_A_NUMBER:
-            return _other_operand(self, other, operator.sub, False)
+            return NotImplemented
         return _add(self, -other if kind == INTEGER else -c)
 
     def __rsub__(self, other):
         cdef double c
         if not _as_number(other, &c):
-            return _other_operand(self, other, operator.sub, True)
+            return NotImplemented
         return _add(-self, other)
 
     def __truediv__(self, other):
@@ -733,7 +717,7 @@ cdef class Value:
         if isinstance(other, Value):
             return _mul(self, _pow_const(<Value>other, -1.0, True))
         if not _as_number(other, &c):
-            return _other_operand(self, other, operator.truediv, False)
+            return NotImplemented
         status = tg_pow_value(c, -1.0, &inverse)
         if status != TG_OK:
             _raise(status, f"{c!r} ** -1")
@@ -742,7 +726,7 @@ cdef class Value:
     def __rtruediv__(self, other):
         cdef double c
         if not _as_number(other, &c):
-            return _other_operand(self, other, operator.truediv, True)
+            return NotImplemented
         return _mul(_pow_const(self, -1.0, True), other)
 
     def __pow__(self, other, modulo):
@@ -754,7 +738,7 @@ cdef class Value:
             return _pow(self, <Value>other)
         kind = _as_number(other, &e)
         if kind == NOT_A_NUMBER:
-            return _other_operand(self, other, operator.pow, False)
+            return NotImplemented
         return _pow_const(self, e, kind == INTEGER)
 
     def __rpow__(self, other, modulo):
@@ -764,7 +748,7 @@ cdef class Value:
             return NotImplemented
         kind = _as_number(other, &c)
         if kind == NOT_A_NUMBER:
-            return _other_operand(self, other, operator.pow, True)
+            return NotImplemented
         return _pow(_new_handle(_constant(c, kind == INTEGER)), self)
 
     def relu(self):
