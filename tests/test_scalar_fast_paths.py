@@ -230,6 +230,52 @@ def test_zero_grad_clears_values_and_tensors_together():
         tapegrad.nn.module.zero_grads([Value.__new__(Value)])
 
 
+def test_a_method_replaced_on_micrograds_classes_is_called_again():
+    Layer, Neuron = tapegrad.nn.Layer, tapegrad.nn.Neuron
+    random.seed(1)
+    model = tapegrad.nn.MLP(2, [2, 1])
+    x = [Value(1.0), Value(-2.0)]
+    expected = model(x).data
+    cases = [(Layer, "__call__", lambda self, x: Value(7.0), lambda out: out.data == 7.0),
+             (Neuron, "__call__", lambda self, x: Value(7.0), lambda out: out.data == 7.0),
+             (Neuron, "__getattribute__",
+              lambda self, name: (Value(100.0) if name == "b"
+                                  else object.__getattribute__(self, name)),
+              lambda out: out.data != expected)]
+    for cls, name, replacement, holds in cases:
+        original = cls.__dict__.get(name)
+        setattr(cls, name, replacement)
+        try:
+            assert holds(model(x)), (cls, name)
+        finally:
+            if original is None:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, original)
+        assert model(x).data == expected
+    original = Neuron.__dict__["parameters"]
+    Neuron.parameters = lambda self: [self.b]
+    try:
+        assert model.parameters() == [n.b for layer in model.layers for n in layer.neurons]
+    finally:
+        Neuron.parameters = original
+    assert len(model.parameters()) == 2 * 3 + 3
+
+
+def test_a_neuron_with_a_number_for_bias_or_an_iterator_of_weights_runs_as_micrograds():
+    random.seed(3)
+    ours = tapegrad.nn.Layer(2, 2, nonlin=False)
+    random.seed(3)
+    theirs = micrograd_nn.Layer(2, 2, nonlin=False)
+    x, mx = [Value(1.5), Value(-0.5)], [MValue(1.5), MValue(-0.5)]
+    for layer in (ours, theirs):
+        layer.neurons[0].b = 0.5
+        w = layer.neurons[1].w
+        layer.neurons[1].w = (v if i else 0.25 for i, v in enumerate(w))
+    out, mout = ours(x), theirs(mx)
+    assert [bits(o.data) for o in out] == [bits(o.data) for o in mout]
+
+
 def test_an_mlp_calls_the_layers_that_are_not_micrograds_layer():
     class Scaled(tapegrad.nn.Layer):
         def __call__(self, x):

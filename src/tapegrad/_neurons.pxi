@@ -9,6 +9,7 @@
 
 cdef extern from "Python.h":
     object PyObject_GenericGetDict(object, void *)
+    PyObject *PyObject_GenericGetAttr(PyObject *, PyObject *)
     bint PyDict_Next(object, Py_ssize_t *, PyObject **, PyObject **)
     PyObject *PyDict_GetItem(object, object)
     PyObject *_PyType_Lookup(PyTypeObject *, object)
@@ -121,22 +122,50 @@ cdef tg_node *_neuron_node(tg_node *bias, const _Operands *ops, Py_ssize_t n,
     return _relu_node(acc) if relu else acc
 
 
-def weighted_sum(w, x, Value start not None):
-    """``sum((wi*xi for wi, xi in zip(w, x)), start)``, recorded natively."""
+def weighted_sum(w, x, start):
+    """``sum((wi*xi for wi, xi in zip(w, x)), start)``, recorded natively where
+    start is a Value (for a number, Python's sum)."""
     cdef _StackOperands stack
     cdef _Operands ops
     cdef Py_ssize_t n
-    _check(start)
     ws = tuple(w)
     xs = tuple(x)
+    if type(start) is not Value:
+        return sum((a * b for a, b in zip(ws, xs)), start)
+    _check(<Value>start)
     n = min(len(ws), len(xs))
     _operands_for(&ops, n, &stack)
     try:
         if not _read_inputs(xs, n, &ops) or not _read_weights(ws, n, ops.weights):
             return sum((a * b for a, b in zip(ws, xs)), start)
-        return _handle_of(_neuron_node(start.node, &ops, n, False))
+        return _handle_of(_neuron_node((<Value>start).node, &ops, n, False))
     finally:
         _free_operands(&ops, &stack)
+
+
+# nn.micrograd's classes, and what they define of the methods the native
+# paths stand in for: one replaced on the class later is called again
+cdef dict _native_methods = {}
+
+
+def _runs_natively(cls):
+    """Registers one of nn.micrograd's classes (a class decorator)."""
+    _native_methods[cls] = {name: cls.__dict__[name] for name in ('__call__', 'parameters')
+                            if name in cls.__dict__}
+    return cls
+
+
+cdef bint _unpatched(type cls, str name):
+    """Whether cls's name is still what it was registered with, and its
+    attributes are read the usual way (no __getattribute__ or __getattr__)."""
+    cdef PyObject *now
+    if (<PyTypeObject *>cls).tp_getattro is not <void *>PyObject_GenericGetAttr:
+        return False
+    methods = _native_methods.get(cls)
+    if methods is None or name not in methods:
+        return True     # a class the caller vouches for
+    now = _PyType_Lookup(<PyTypeObject *>cls, name)
+    return now is not NULL and <object>now is methods[name]
 
 
 cdef bint _instance_attributes(type cls, tuple names) noexcept:
@@ -161,7 +190,8 @@ def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
     (micrograd's Layer: its neurons in layer.neurons, of neuron_type) runs
     natively as layer_forward and gives its one output alone, as micrograd's
     Layer does; the other layers are called."""
-    cdef bint plain = _instance_attributes(layer_type, ('neurons',))
+    cdef bint plain = (_instance_attributes(layer_type, ('neurons',))
+                       and _unpatched(layer_type, '__call__'))
     cdef dict attrs
     for layer in layers:
         neurons = None
@@ -214,7 +244,8 @@ cdef list _layer_forward(neurons, x, type neuron_type):
     cdef Py_ssize_t n, nx
     cdef list out = []
     cdef dict attrs
-    cdef bint plain = _instance_attributes(neuron_type, ('w', 'b', 'nonlin'))
+    cdef bint plain = (_instance_attributes(neuron_type, ('w', 'b', 'nonlin'))
+                       and _unpatched(neuron_type, '__call__'))
     xs = tuple(x)
     if type(x) is not list:
         x = xs      # an iterator is read once: every neuron gets the same inputs
@@ -239,7 +270,8 @@ cdef list _layer_forward(neurons, x, type neuron_type):
                 out.append(neuron(x))   # which raises what a missing attribute raises
                 continue
             if type(ws) is not list and type(ws) is not tuple:
-                ws = tuple(ws)
+                out.append(neuron(x))   # an iterator: read once, by the neuron itself
+                continue
             relu = True if nonlin else False
             n = min(len(ws), nx)
             if not isinstance(bias, Value) or nonlin is _MISSING or not _read_weights(ws, n, ops.weights):
@@ -258,12 +290,14 @@ def mlp_parameters(layers, type layer_type not None, type neuron_type not None):
     Layers (each neuron's weights, then its bias), in one native call; layers
     and neurons of other types are asked for theirs."""
     cdef list out = []
+    cdef bint native_layers = _unpatched(layer_type, 'parameters')
+    cdef bint native_neurons = _unpatched(neuron_type, 'parameters')
     for layer in layers:
-        if type(layer) is not layer_type:
+        if type(layer) is not layer_type or not native_layers:
             out.extend(layer.parameters())
             continue
         for neuron in layer.neurons:
-            ws = neuron.w if type(neuron) is neuron_type else None
+            ws = neuron.w if type(neuron) is neuron_type and native_neurons else None
             if type(ws) is list:
                 out.extend(<list>ws)
                 out.append(neuron.b)

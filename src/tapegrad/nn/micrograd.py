@@ -5,10 +5,12 @@ with ``random.uniform(-1, 1)`` in micrograd's order, so one seed gives one model
 """
 import random
 
+from tapegrad._engine import _runs_natively
 from tapegrad.engine import Value, layer_forward, mlp_forward, mlp_parameters, weighted_sum
 from tapegrad.nn.module import Module
 
 
+@_runs_natively
 class Neuron(Module):
     """Neuron(nin, nonlin=True), micrograd's: nin weights drawn uniform in [-1, 1] and a
     bias of 0, as Values; called on nin inputs, relu(w . x + b), or w . x + b where
@@ -32,6 +34,7 @@ class Neuron(Module):
         return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
 
 
+@_runs_natively
 class Layer(Module):
     """``Layer(nin, nout, **kwargs)``, micrograd's: nout Neurons (kwargs passed to each) over
     the same nin inputs; called, the list of their outputs, or the one output where
@@ -53,6 +56,7 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
+@_runs_natively
 class MLP(Module):
     """MLP(nin, nouts), micrograd's: a Layer for each size in nouts, the first over nin
     inputs, ReLU in every Layer but the last (which is linear)."""
