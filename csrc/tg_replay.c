@@ -296,6 +296,11 @@ int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node *cons
     }
     if (status == TG_OK)
         status = build(program, &r, &inputs, reached, slot_of, outputs, noutputs, bad);
+    if (status == TG_OK) {
+        for (uint32_t i = 0; i < program->nsegments; i++)
+            program->segments[i]->recordings++;
+        program->counted = 1;
+    }
     free(reached);
     free(slot_of);
     map_free(&inputs);
@@ -307,6 +312,10 @@ int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node *cons
 
 void tg_program_free(tg_program *p)
 {
+    if (p->counted) {
+        for (uint32_t i = 0; i < p->nsegments; i++)
+            p->segments[i]->recordings--;
+    }
     free(p->inputs);
     free(p->fresh);
     free(p->nodes);
@@ -524,6 +533,49 @@ int tg_program_in_range(const tg_program *p, const tg_node *node)
             return node->index >= p->first_index[i] && node->index <= p->last_index[i];
     }
     return 0;
+}
+
+int tg_program_consumed(tg_program *p, const tg_tape *tape, int live_only)
+{
+    if (p->nsegments == 0)
+        return 0;
+    tg_segment *segment = p->scan_segment;
+    uint32_t i = p->scan_next;
+    if (segment == NULL || p->scan_reclaims != tape->reclaims || live_only) {
+        segment = p->segments[p->nsegments - 1];      /* alive: it holds recorded nodes */
+        i = p->last_index[p->nsegments - 1] + 1;
+    }
+    int consumed = 0;
+    for (;;) {
+        for (; i < segment->count && !consumed; i++) {
+            const tg_node *node = &segment->nodes[i];
+            if (live_only && !(node->flags & TG_LIVE))
+                continue;
+            for (uint32_t k = 0; k < node->nparents; k++) {
+                const tg_node *parent = tg_node_parent(node, k);
+                if (tg_node_segment(parent)->recordings > 0 && tg_program_in_range(p, parent)) {
+                    consumed = 1;
+                    break;
+                }
+            }
+        }
+        if (consumed || segment->next == NULL)
+            break;
+        segment = segment->next;
+        i = 0;
+    }
+    /* a consumer found is found again by the next call: stop before it */
+    p->scan_segment = segment;
+    p->scan_next = consumed ? i - 1 : i;
+    p->scan_reclaims = tape->reclaims;
+    return consumed;
+}
+
+void tg_program_scanned(tg_program *p, const tg_tape *tape)
+{
+    p->scan_segment = tape->tail;
+    p->scan_next = tape->tail != NULL ? tape->tail->count : 0;
+    p->scan_reclaims = tape->reclaims;
 }
 
 int tg_reach_ranges(const tg_node *root, tg_segment *const *segments, const uint32_t *first,

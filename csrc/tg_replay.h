@@ -58,6 +58,12 @@ typedef struct tg_program {
     uint32_t *first_index;     /* the index of the first and last of them in each */
     uint32_t *last_index;
     uint32_t nsegments;
+    int counted;               /* its segments count it in tg_segment.recordings */
+    /* where tg_program_consumed stopped: the node after the last it read, and
+     * the tape's reclaims then (a collection since may have freed it) */
+    tg_segment *scan_segment;
+    uint32_t scan_next;
+    size_t scan_reclaims;
 } tg_program;
 
 /* Builds the program of the operations recorded after sentinel (a node of the
@@ -114,6 +120,18 @@ void tg_program_mark_segments(tg_program *program, int delta);
 /* Whether node lies among the recorded operations: in one of their
  * segments, between the first and the last of them there. */
 int tg_program_in_range(const tg_program *program, const tg_node *node);
+
+/* Whether an operation recorded after the program's last one has one of its
+ * nodes for a parent: a Value built from an output (z = loss * 2), whose
+ * graph a replay would change under it, even once the output's own handle is
+ * gone. Reads each node once: it goes on from where the last call stopped,
+ * unless tape has freed segments since. live_only (between a collection's
+ * mark and its reclaim): from the program's end, only TG_LIVE operations. */
+int tg_program_consumed(tg_program *program, const tg_tape *tape, int live_only);
+
+/* The scan of tg_program_consumed goes on from the tape's end: every
+ * operation so far was seen (a dead one stays dead). */
+void tg_program_scanned(tg_program *program, const tg_tape *tape);
 
 /* Which recorded ranges an eager sweep from root would reach: a walk over
  * the operations as tg_sweep_run takes them (newest first, marking parents),

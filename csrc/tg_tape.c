@@ -40,6 +40,7 @@ static tg_segment *append_segment(tg_tape *tape, tg_segment **tail, size_t *coun
     segment->live = 0;
     segment->has_many = 0;
     segment->replays = 0;
+    segment->recordings = 0;
     if (*tail != NULL)
         (*tail)->next = segment;
     *tail = segment;
@@ -253,6 +254,8 @@ size_t tg_tape_reclaim(tg_tape *tape)
     size_t freed = unlink_dead(&tape->tail, &tape->nsegments, &dead);
     freed += unlink_dead(&tape->leaf_tail, &tape->nleaf_segments, &dead);
     free_dead_leaf_slots(tape);
+    if (dead != NULL)
+        tape->reclaims++;
     while (dead != NULL) {
         tg_segment *next = dead->prev;
         free_segment(tape, dead);

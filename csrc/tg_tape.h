@@ -92,6 +92,9 @@ typedef struct tg_segment {
     /* replays whose flat arrays hold newer numbers than some node here
      * (tapegrad.compile's lazy write-back): 0 means every node is current */
     uint16_t replays;
+    /* kept recordings (tapegrad.compile) with operations here: a node whose
+     * segment has none is no recording's (in the header's padding) */
+    uint32_t recordings;
     tg_node nodes[];
 } tg_segment;
 
@@ -124,6 +127,7 @@ typedef struct tg_tape {
      * tape collects then once it has grown by TG_IDLE_SLACK segments. */
     size_t op_handles;
     size_t idle_collect_at;
+    size_t reclaims;              /* collections that freed segments, ever */
 } tg_tape;
 
 /* At most this many freed segments are kept for reuse: a training loop frees

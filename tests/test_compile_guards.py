@@ -420,3 +420,24 @@ def test_the_folded_numbers_of_an_output_that_backward_did_not_pass():
     expected = run(micrograd.Value, lambda f: f)
     assert run(Value, lambda f: f) == expected
     assert run(Value, tapegrad.compile) == expected
+
+
+def test_a_value_built_from_an_output_keeps_its_graph_once_the_output_is_dropped():
+    # z depends on loss's node, not on its handle: a replay into that graph
+    # would change z's value and gradients under it
+    def run(wrap):
+        w = Value(0.5)
+        fn, seen = wrap(lambda: (w * w).tanh() + w), []
+        for _ in range(4):
+            loss = fn()
+            z = loss * 3.0
+            del loss
+            w.data = w.data + 0.25
+            fn()                    # another call while z lives
+            w.grad = 0.0
+            z.backward()
+            seen.append((z.data, w.grad))
+            del z
+        return seen
+    eager, compiled = both(run)
+    assert compiled == eager

@@ -58,6 +58,8 @@ cdef extern from "tg_replay.h" nogil:
     uint32_t tg_program_unfolded(const tg_program *program)
     void tg_program_mark_segments(tg_program *program, int delta)
     int tg_program_in_range(const tg_program *program, const tg_node *node)
+    int tg_program_consumed(tg_program *program, const tg_tape *tape, int live_only)
+    void tg_program_scanned(tg_program *program, const tg_tape *tape)
     int tg_reach_ranges(const tg_node *root, tg_segment **segments, const uint32_t *first,
                         const uint32_t *last, uint32_t nranges, uint8_t *hit)
     int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops,
@@ -537,11 +539,11 @@ cdef class _Recording:
 
     def in_use(self):
         """Whether replaying would change Values someone else holds: an
-        output, or a handle onto a recorded node (from _prev, say). Not
-        seen: a live node made from an output whose handle is gone (z =
-        loss * 2 kept, loss dropped); a replay changes z's graph (a known
-        gap)."""
+        output, a handle onto a recorded node (from _prev, say), or an
+        operation made on one since (z = loss * 2, kept after loss)."""
         if self.busy or not self.replayable:
+            return True
+        if tg_program_consumed(&self.program, &_tape, False) and self._consumed_live():
             return True
         if self.closures_seen != _closures_set:
             if tg_program_has_closure(&self.program):
@@ -552,6 +554,20 @@ cdef class _Recording:
                 return True
             self.checked = _new_handles
         return _held_elsewhere(self.made, 2)   # made and outputs hold them
+
+    cdef bint _consumed_live(self) except -1:
+        """After a scan saw operations on the graph's nodes: whether one is
+        live, by a collection now, which tells (True if it cannot run)."""
+        global _consumers_of, _consumers_found
+        cdef Py_ssize_t dropped = 0
+        _consumers_of, _consumers_found = &self.program, -1
+        try:
+            _collect_once(&dropped)
+        finally:
+            _consumers_of = NULL
+        if _consumers_found == 0:
+            tg_program_scanned(&self.program, &_tape)
+        return _consumers_found != 0
 
     def fusable(self):
         """Whether step_sgd can run: one output, made by the last operation, and
