@@ -274,7 +274,8 @@ cdef list _layer_forward(neurons, x, type neuron_type):
                 continue
             relu = True if nonlin else False
             n = min(len(ws), nx)
-            if not isinstance(bias, Value) or nonlin is _MISSING or not _read_weights(ws, n, ops.weights):
+            if (not isinstance(bias, Value) or nonlin is _MISSING
+                    or not _read_weights(ws, n, ops.weights)):
                 out.append(neuron(x))
                 continue
             _check(<Value>bias)
