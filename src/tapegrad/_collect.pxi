@@ -107,14 +107,12 @@ cdef Py_ssize_t _collect() except -1:
     return freed
 
 
-# tapegrad.compile: a collection between its mark and its reclaim tells
-# whether a live operation has a node of this program for a parent
-cdef tg_program *_consumers_of = NULL
-cdef int _consumers_found = -1
-
-
-cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
-    global _collecting, _collect_kept_at, _consumers_found
+cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped, tg_program *consumers_of=NULL,
+                              int *consumed=NULL) except -1:
+    """One collection; with consumers_of (tapegrad.compile), *consumed says,
+    between the mark and the reclaim, whether a live operation has one of
+    that program's nodes for a parent (left as it was if no collection ran)."""
+    global _collecting, _collect_kept_at
     global _sweep_owner
     cdef size_t freed
     cdef _NodeData data
@@ -152,8 +150,8 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped) except -1:
         tg_tape_mark(&_tape)
         for data in weak:
             data.node.flags &= ~TG_WEAK_HANDLE
-        if _consumers_of is not NULL:
-            _consumers_found = tg_program_consumed(_consumers_of, &_tape, True)
+        if consumers_of is not NULL:
+            consumed[0] = tg_program_consumed(consumers_of, &_tape, True)
         for address in [a for a, d in _kept.items()
                         if not (<_NodeData>d).node.flags & TG_LIVE]:
             data = _kept.pop(address)

@@ -155,26 +155,23 @@ def _runs_natively(cls):
     return cls
 
 
-cdef bint _unpatched(type cls, str name):
-    """Whether cls's name is still what it was registered with, and its
-    attributes are read the usual way (no __getattribute__ or __getattr__)."""
-    cdef PyObject *now
+cdef bint _native(type cls, str method, tuple attributes):
+    """Whether the native path may stand in for cls.method and read these
+    attributes of its instances from their __dict__: the method is still the
+    one registered (a class nn.micrograd did not register, the caller vouches
+    for), attribute access is the generic one (no __getattribute__ or
+    __getattr__), and no data descriptor (a property) has one of those names."""
+    cdef PyObject *found
     if (<PyTypeObject *>cls).tp_getattro is not <void *>PyObject_GenericGetAttr:
         return False
     methods = _native_methods.get(cls)
-    if methods is None or name not in methods:
-        return True     # a class the caller vouches for
-    now = _PyType_Lookup(<PyTypeObject *>cls, name)
-    return now is not NULL and <object>now is methods[name]
-
-
-cdef bint _instance_attributes(type cls, tuple names) noexcept:
-    """True if cls lets these attributes of its instances be read from their
-    __dict__: no data descriptor (a property) of those names on the class."""
-    cdef PyObject *attr
-    for name in names:
-        attr = _PyType_Lookup(<PyTypeObject *>cls, name)
-        if attr is not NULL and Py_TYPE(attr).tp_descr_set is not NULL:
+    if methods is not None and method in methods:
+        found = _PyType_Lookup(<PyTypeObject *>cls, method)
+        if found is NULL or <object>found is not methods[method]:
+            return False
+    for name in attributes:
+        found = _PyType_Lookup(<PyTypeObject *>cls, name)
+        if found is not NULL and Py_TYPE(found).tp_descr_set is not NULL:
             return False
     return True
 
@@ -182,7 +179,7 @@ cdef bint _instance_attributes(type cls, tuple names) noexcept:
 def layer_forward(neurons, x, type neuron_type not None):
     """``[n(x) for n in neurons]``, recorded natively for the neurons of
     neuron_type (micrograd's Neuron: n.w, n.b, n.nonlin); the others are called."""
-    return _layer_forward(neurons, x, neuron_type)
+    return _layer_forward(neurons, x, neuron_type, _native(neuron_type, '__call__', _NEURON))
 
 
 def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
@@ -190,8 +187,8 @@ def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
     (micrograd's Layer: its neurons in layer.neurons, of neuron_type) runs
     natively as layer_forward and gives its one output alone, as micrograd's
     Layer does; the other layers are called."""
-    cdef bint plain = (_instance_attributes(layer_type, ('neurons',))
-                       and _unpatched(layer_type, '__call__'))
+    cdef bint plain = _native(layer_type, '__call__', ('neurons',))
+    cdef bint native_neurons = _native(neuron_type, '__call__', _NEURON)
     cdef dict attrs
     for layer in layers:
         neurons = None
@@ -201,12 +198,13 @@ def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
         if neurons is None:
             x = layer(x)
             continue
-        out = _layer_forward(neurons, x, neuron_type)
+        out = _layer_forward(neurons, x, neuron_type, native_neurons)
         x = out[0] if len(out) == 1 else out
     return x
 
 
 cdef str _W = 'w', _B = 'b', _NONLIN = 'nonlin'
+cdef tuple _NEURON = (_W, _B, _NONLIN)     # the attributes layer_forward reads
 
 
 cdef void _neuron_attributes(dict attrs, PyObject **w, PyObject **b,
@@ -235,7 +233,8 @@ cdef void _neuron_attributes(dict attrs, PyObject **w, PyObject **b,
         nonlin[0] = PyDict_GetItem(attrs, _NONLIN)
 
 
-cdef list _layer_forward(neurons, x, type neuron_type):
+cdef list _layer_forward(neurons, x, type neuron_type, bint plain):
+    """layer_forward, told whether neuron_type may run natively (_native)."""
     cdef PyObject *w_attr
     cdef PyObject *b_attr
     cdef PyObject *nonlin_attr
@@ -244,8 +243,6 @@ cdef list _layer_forward(neurons, x, type neuron_type):
     cdef Py_ssize_t n, nx
     cdef list out = []
     cdef dict attrs
-    cdef bint plain = (_instance_attributes(neuron_type, ('w', 'b', 'nonlin'))
-                       and _unpatched(neuron_type, '__call__'))
     xs = tuple(x)
     if type(x) is not list:
         x = xs      # an iterator is read once: every neuron gets the same inputs
@@ -291,8 +288,8 @@ def mlp_parameters(layers, type layer_type not None, type neuron_type not None):
     Layers (each neuron's weights, then its bias), in one native call; layers
     and neurons of other types are asked for theirs."""
     cdef list out = []
-    cdef bint native_layers = _unpatched(layer_type, 'parameters')
-    cdef bint native_neurons = _unpatched(neuron_type, 'parameters')
+    cdef bint native_layers = _native(layer_type, 'parameters', ())
+    cdef bint native_neurons = _native(neuron_type, 'parameters', ())
     for layer in layers:
         if type(layer) is not layer_type or not native_layers:
             out.extend(layer.parameters())

@@ -558,16 +558,12 @@ cdef class _Recording:
     cdef bint _consumed_live(self) except -1:
         """After a scan saw operations on the graph's nodes: whether one is
         live, by a collection now, which tells (True if it cannot run)."""
-        global _consumers_of, _consumers_found
         cdef Py_ssize_t dropped = 0
-        _consumers_of, _consumers_found = &self.program, -1
-        try:
-            _collect_once(&dropped)
-        finally:
-            _consumers_of = NULL
-        if _consumers_found == 0:
+        cdef int consumed = -1
+        _collect_once(&dropped, &self.program, &consumed)
+        if consumed == 0:
             tg_program_scanned(&self.program, &_tape)
-        return _consumers_found != 0
+        return consumed != 0
 
     def fusable(self):
         """Whether step_sgd can run: one output, made by the last operation, and
