@@ -16,6 +16,7 @@ from tapegrad.nn import MLP
 from tapegrad.viz import draw_dot
 
 from lecture_mlp import lecture_mlp
+from graph_walk import nodes_below
 
 
 def svm_loss(model, X, y):
@@ -173,17 +174,8 @@ def test_every_scalar_op_replays_values_types_and_gradients(values):
 
 
 def graph(root):
-    """The graph below root, as eager code would walk it: (op, data, grad) by depth."""
-    seen, order, stack = {}, [], [root]
-    while stack:
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen[id(v)] = v     # held: a freed handle's id would soon be another's
-        order.append((v._op, v.data, v.grad))
-        stack.extend(sorted(v._prev, key=lambda u: (u._op, u.data, u.grad)))
-    seen = stack = None
-    return sorted(order)
+    """The graph below root, as eager code would walk it: (op, data, grad), sorted."""
+    return sorted((v._op, v.data, v.grad) for v in nodes_below(root))
 
 
 def test_replayed_values_are_eager_values_for_prev_and_draw_dot():

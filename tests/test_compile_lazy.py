@@ -20,6 +20,7 @@ import pytest
 import tapegrad
 from tapegrad import Value, _engine
 from tapegrad.viz import GraphvizMissingWarning, draw_dot
+from graph_walk import nodes_below
 
 
 def bits(x):
@@ -28,16 +29,7 @@ def bits(x):
 
 def graph(root):
     """Every node below root, as eager code walks it: (op, data, grad), sorted."""
-    seen, order, stack = {}, [], [root]
-    while stack:
-        v = stack.pop()
-        if id(v) in seen:
-            continue
-        seen[id(v)] = v     # held: a freed handle's id would soon be another's
-        order.append((v._op, bits(v.data), bits(v.grad)))
-        stack.extend(v._prev)
-    seen = stack = None
-    return sorted(order)
+    return sorted((v._op, bits(v.data), bits(v.grad)) for v in nodes_below(root))
 
 
 def net(w, xs):

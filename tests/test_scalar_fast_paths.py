@@ -9,6 +9,7 @@ import pytest
 
 import tapegrad
 from tapegrad.engine import Value, collect, layer_forward, tape_stats, weighted_sum
+from graph_walk import nodes_below
 
 micrograd_engine = pytest.importorskip("micrograd.engine")
 micrograd_nn = pytest.importorskip("micrograd.nn")
@@ -21,16 +22,7 @@ def bits(x):
 
 def graph(root):
     """Every node reachable from root, as sorted (op, data bits, number of parents)."""
-    seen, stack, nodes, kept = set(), [root], [], []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        kept.append(node)   # tapegrad makes a folded constant's handle on demand: keep its id
-        nodes.append((node._op, bits(node.data), len(node._prev)))
-        stack.extend(node._prev)
-    return sorted(nodes)
+    return sorted((v._op, bits(v.data), len(v._prev)) for v in nodes_below(root))
 
 
 # ------------------------------------------------------------ numpy scalars
