@@ -43,6 +43,9 @@ extensions = [
 compiler_directives = {"language_level": "3", "embedsignature": True,
                        "embedsignature.format": "python"}
 annotate = os.environ.get("TAPEGRAD_ANNOTATE") == "1"
+# the two modules are translated and compiled side by side: _tensor's C alone takes
+# minutes, and every fresh install (CI runs three) would otherwise wait for both in turn
+build_workers = min(len(extensions), os.cpu_count() or 1)
 
 
 def cython_inputs_fingerprint(pyx):
@@ -89,7 +92,7 @@ def cythonize_changed(extensions):
         return reused
     built = cythonize(stale, compiler_directives=compiler_directives, annotate=annotate,
                       # the .pxi of _tensor_engine/ cimport tapegrad's .pxd files by package path
-                      include_path=["src"], force=True)
+                      include_path=["src"], force=True, nthreads=build_workers)
     os.makedirs(stamp_dir, exist_ok=True)
     for ext in stale:
         with open(os.path.join(stamp_dir, ext.name), "w") as stamp:
@@ -97,4 +100,5 @@ def cythonize_changed(extensions):
     return reused + built
 
 
-setup(ext_modules=cythonize_changed(extensions))
+setup(ext_modules=cythonize_changed(extensions),
+      options={"build_ext": {"parallel": build_workers}})
