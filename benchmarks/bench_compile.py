@@ -6,7 +6,9 @@ What it measures (medians; the cyclic GC stays on, as users run it):
 1. The moons step of micrograd's demo (MLP(2, [16, 16, 1]), 100 points, SVM
    loss + L2, full batch), as the whole user step: forward (compiled: a
    replay), zero_grad, loss.backward(), the SGD loop in Python. micrograd,
-   tapegrad eager and tapegrad compiled, interleaved round by round.
+   tapegrad eager and tapegrad compiled, interleaved round by round; compiled
+   also with the Neuron written as users write it (bench_scalar's UserMLP:
+   Python's sum), whose eager step Python alone keeps at about 150x micrograd.
 2. A digits classifier in scalar Values: scikit-learn's load_digits,
    MLP(64, [32, 10]), softmax cross-entropy written in Values, minibatches of
    input Values whose .data is set before each step; eager and compiled.
@@ -27,6 +29,7 @@ import time
 
 import harness
 import numpy as np
+from bench_scalar import UserMLP
 from harness import MMLP, MValue, Timing
 
 import tapegrad
@@ -77,15 +80,20 @@ def moons(rounds, compiled_steps):
     fused_model = TMLP(2, [16, 16, 1])
     sgd = tapegrad.optim.SGD(fused_model.parameters(), lr=0.01)
     fused = tapegrad.compile(lambda X, y: svm_loss(fused_model, X, y, TValue), optimizer=sgd)
+    random.seed(1337)
+    user_model = UserMLP(2, [16, 16, 1])       # the Neuron as users write it: Python's sum
+    user_step_fn = tapegrad.compile(lambda X, y: svm_loss(user_model, X, y, TValue))
     micro_model = None
     if MMLP is not None:
         random.seed(1337)
         micro_model = MMLP(2, [16, 16, 1])
-    times = {"micrograd": [], "eager": [], "compiled": [], "compiled, fused SGD": []}
+    times = {"micrograd": [], "eager": [], "compiled": [], "compiled, fused SGD": [],
+             "compiled, user-written Neuron": []}
     for _ in range(3):      # warm up, and make the recordings (micrograd's steps are too slow
         # to warm up: its first step is timed, as in a user's run)
         user_step(lambda: step(X, y), compiled_model)
         fused(X, y)
+        user_step(lambda: user_step_fn(X, y), user_model)
     for _ in range(rounds):
         if micro_model is not None:
             times["micrograd"].append(user_step(lambda: svm_loss(micro_model, X, y, MValue),
@@ -99,6 +107,9 @@ def moons(rounds, compiled_steps):
             start = time.perf_counter()
             fused(X, y)       # the whole step: forward, zero_grad, backward, update
             times["compiled, fused SGD"].append(time.perf_counter() - start)
+        for _ in range(compiled_steps):
+            times["compiled, user-written Neuron"].append(
+                user_step(lambda: user_step_fn(X, y), user_model))
     timings = [Timing("compile moons", name if name == "micrograd" else "tapegrad " + name, t)
                for name, t in times.items() if t]
     replay = replay_timing("moons", step._entries[0].recording)
@@ -190,7 +201,7 @@ def main():
     print("| moons step (whole user step) | ms/step | x micrograd |")
     print("|---|---|---|")
     for name in ("micrograd", "tapegrad eager", "tapegrad compiled",
-                 "tapegrad compiled, fused SGD"):
+                 "tapegrad compiled, fused SGD", "tapegrad compiled, user-written Neuron"):
         t = results.median("compile moons", name)
         ratio = f"{micro / t:,.0f}x" if micro and t else ""
         print(f"| {name} | {ms(t)} | {ratio} |")

@@ -14,11 +14,13 @@ from harness import SCALAR, TENSOR, median
 COLORS = {"micrograd": "tab:orange", "micrograd (GC off)": "#f5b971",
           "micrograd-rust": "tab:brown", "torch (0-d)": "tab:red", "torch": "tab:red",
           "autograd": "tab:green", "tapegrad": "tab:blue", "tapegrad compiled": "#4f8fd6",
-          "tapegrad compiled, fused SGD": "#9cc3ec", "digits: tapegrad eager": "tab:cyan",
+          "tapegrad compiled, fused SGD": "#9cc3ec",
+          "tapegrad compiled, user-written Neuron": "#2f6fb6", "digits: tapegrad eager": "tab:cyan",
           "digits: tapegrad compiled": "#a6e3ea"}
 COLUMNS = ["tapegrad", "micrograd", "micrograd-rust", "torch", "autograd"]  # the summary's
 OPS = ["add: x + c", "mul: x * c", "tanh: x.tanh()"]          # build costs run.py measures
-COMPILED = ["tapegrad compiled", "tapegrad compiled, fused SGD"]
+COMPILED = ["tapegrad compiled", "tapegrad compiled, fused SGD",
+            "tapegrad compiled, user-written Neuron"]
 
 
 # ------------------------------------------------------------ formatting
@@ -210,7 +212,9 @@ def compiled_summary_rows(results):
     for system, label in (("tapegrad compiled", "moons step, compiled: replay + backward() + "
                                                 "Python SGD (GC on)"),
                           ("tapegrad compiled, fused SGD", "moons step, compiled with fused SGD "
-                                                           "(GC on)")):
+                                                           "(GC on)"),
+                          ("tapegrad compiled, user-written Neuron",
+                           "moons step, user-written Neuron, compiled (GC on)")):
         if step(system) is not None:
             rows.append([label, cell(step(system), "ms", base), cell(base, "ms"), "", "", ""])
     replay = ns(results.per_unit("compile replay moons", "tapegrad"))

@@ -64,6 +64,8 @@ def hand_made_results(harness):
                         Timing("compile moons", "tapegrad eager", [0.005]),
                         Timing("compile moons", "tapegrad compiled", [0.002]),
                         Timing("compile moons", "tapegrad compiled, fused SGD", [0.001]),
+                        Timing("compile moons", "tapegrad compiled, user-written Neuron",
+                               [0.0025]),
                         Timing("compile replay moons", "tapegrad", [1e-3], units=100_000),
                         Timing("compile digits", "tapegrad eager", [0.004]),
                         Timing("compile digits", "tapegrad compiled", [0.002]),
@@ -108,6 +110,8 @@ def test_the_report_renders_records_with_missing_cells(bench, tmp_path):
     assert compiled["tapegrad"] == "2.00 ms (750.0x)" and compiled["micrograd"] == "1,500 ms"
     fused = by_column("moons step, compiled with fused SGD (GC on)")
     assert fused["tapegrad"] == "1.00 ms (1,500.0x)"
+    user_written = by_column("moons step, user-written Neuron, compiled (GC on)")
+    assert user_written["tapegrad"] == "2.50 ms (600.0x)"
     assert by_column("compiled replay of the moons step, per op")["tapegrad"] == "10.0 ns"
     assert by_column("digits MLP(64, [32, 10]) step, eager")["tapegrad"] == "4.00 ms"
     assert by_column("digits MLP(64, [32, 10]) step, compiled (x eager)")["tapegrad"] == \
