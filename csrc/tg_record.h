@@ -14,14 +14,6 @@
 extern "C" {
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
-#define TG_ALWAYS_INLINE inline __attribute__((always_inline))
-#elif defined(_MSC_VER)
-#define TG_ALWAYS_INLINE __forceinline
-#else
-#define TG_ALWAYS_INLINE inline
-#endif
-
 /* op of parent a and either parent b (ADD, MUL, POW) or the number y (b
  * NULL: the constant of a folded op, the exponent of POW_CONST and POW_INT;
  * unused by the one-parent ops), written into node, whose index is given:

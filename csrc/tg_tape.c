@@ -296,13 +296,14 @@ void tg_sweep_begin(tg_sweep *sweep, tg_tape *tape, tg_node *root)
  * the parameters were made. */
 static inline void mark(tg_node *node, size_t *pending, size_t *leaf_pending)
 {
-    if (node->flags & TG_MARK)
+    const uint8_t flags = node->flags;
+    if (flags & TG_MARK)
         return;
     if (node->nparents > 0) {
-        node->flags |= TG_MARK;
+        node->flags = (uint8_t)(flags | TG_MARK);
         ++*pending;
-    } else if (node->flags & TG_HAS_CLOSURE) {
-        node->flags |= TG_MARK;
+    } else if (flags & TG_HAS_CLOSURE) {
+        node->flags = (uint8_t)(flags | TG_MARK);
         ++*leaf_pending;
     }
 }
@@ -346,44 +347,51 @@ static inline tg_node *sweep_stop_at(tg_sweep *sweep, tg_segment *segment, int64
     return node;
 }
 
-tg_node *tg_sweep_run(tg_sweep *sweep)
+/* The sweep, with cleanup a constant: tg_sweep_run makes one copy of the loop
+ * for each value, so the common one, which adds gradients, tests nothing of it
+ * per node. */
+static TG_ALWAYS_INLINE tg_node *sweep_run(tg_sweep *sweep, const int cleanup)
 {
     tg_segment *segment = sweep->segment;
     int64_t i = sweep->position;
     size_t pending = sweep->pending;         /* locals: the flag stores may alias the struct */
     size_t leaf_pending = sweep->leaf_pending;
-    const int cleanup = sweep->cleanup;
 
     while (segment != NULL && pending > 0) {
         tg_node *nodes = segment->nodes;
         for (; i >= 0; i--) {
             tg_node *node = &nodes[i];
-            if (!(node->flags & TG_MARK))
+            const uint8_t flags = node->flags;
+            if (!(flags & TG_MARK))
                 continue;
-            node->flags &= (uint8_t)~TG_MARK;
+            node->flags = (uint8_t)(flags & ~TG_MARK);
             pending--;
-            if ((node->flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) && !cleanup)
-                return sweep_stop_at(sweep, segment, i, pending, leaf_pending, node);
-            if (node->flags & TG_CUSTOM) {
-                for (uint32_t k = 0; k < node->nparents; k++)
-                    mark(tg_node_parent(node, k), &pending, &leaf_pending);
-                if ((node->flags & TG_HAS_CLOSURE) && !cleanup)
+            if (flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE | TG_CUSTOM)) {   /* rare */
+                if ((flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) && !cleanup)
                     return sweep_stop_at(sweep, segment, i, pending, leaf_pending, node);
-            } else {
-                /* local gradient x global gradient, accumulated: the chain rule */
-                const double g = node->grad;
-                tg_node *a = node->up.parent[0];
-                if (!cleanup)
-                    a->grad += node->local[0] * g;
-                mark(a, &pending, &leaf_pending);
-                if (node->nparents == 2) {
-                    tg_node *b = node->up.parent[1];
-                    if (!cleanup)
-                        b->grad += node->local[1] * g;
-                    mark(b, &pending, &leaf_pending);
-                } else if (tg_op_is_folded(node->op) && !cleanup) {
-                    node->up.folded.constant_grad += tg_folded_derivative(node->op, node->local) * g;
+                if (flags & TG_CUSTOM) {
+                    for (uint32_t k = 0; k < node->nparents; k++)
+                        mark(tg_node_parent(node, k), &pending, &leaf_pending);
+                    if ((flags & TG_HAS_CLOSURE) && !cleanup)
+                        return sweep_stop_at(sweep, segment, i, pending, leaf_pending, node);
+                    if (pending == 0)
+                        break;
+                    continue;
                 }
+            }
+            /* local gradient x global gradient, accumulated: the chain rule */
+            const double g = node->grad;
+            tg_node *a = node->up.parent[0];
+            if (!cleanup)
+                a->grad += node->local[0] * g;
+            mark(a, &pending, &leaf_pending);
+            if (node->nparents == 2) {
+                tg_node *b = node->up.parent[1];
+                if (!cleanup)
+                    b->grad += node->local[1] * g;
+                mark(b, &pending, &leaf_pending);
+            } else if (!cleanup && tg_op_is_folded(node->op)) {
+                node->up.folded.constant_grad += tg_folded_derivative(node->op, node->local) * g;
             }
             if (pending == 0)
                 break;
@@ -399,4 +407,9 @@ tg_node *tg_sweep_run(tg_sweep *sweep)
     sweep->pending = 0;
     sweep->leaf_pending = leaf_pending;
     return sweep_leaves(sweep);
+}
+
+tg_node *tg_sweep_run(tg_sweep *sweep)
+{
+    return sweep->cleanup ? sweep_run(sweep, 1) : sweep_run(sweep, 0);
 }

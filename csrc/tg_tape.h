@@ -24,6 +24,16 @@
 extern "C" {
 #endif
 
+/* For the functions whose callers pass constants that should fold their
+ * branches away (an op, a mode) */
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define TG_ALWAYS_INLINE __forceinline
+#else
+#define TG_ALWAYS_INLINE inline
+#endif
+
 /* Nodes per segment. Large enough that crossing a segment is rare during a
  * sweep, small enough that a short-lived graph pins little memory. Must fit
  * in tg_node.index. */

@@ -207,17 +207,26 @@ cdef str _W = 'w', _B = 'b', _NONLIN = 'nonlin'
 cdef tuple _NEURON = (_W, _B, _NONLIN)     # the attributes layer_forward reads
 
 
-cdef void _neuron_attributes(dict attrs, PyObject **w, PyObject **b,
-                             PyObject **nonlin) noexcept:
-    """attrs['w'], ['b'], ['nonlin'], borrowed (NULL where missing), in one
-    walk over a Neuron's few attributes: its keys are the interned names,
-    which compare by identity; a key that is not gets a look-up."""
-    cdef Py_ssize_t pos = 0
+# Where w, b and nonlin began in the last Neuron's dict: every Neuron made by one
+# __init__ holds its attributes in one order, so the next walk starts there and
+# reads three entries instead of passing the Module's registries first.
+cdef Py_ssize_t _attributes_start = 0
+
+
+cdef int _walk_attributes(dict attrs, Py_ssize_t pos, PyObject **w, PyObject **b,
+                          PyObject **nonlin, Py_ssize_t *first) noexcept:
+    """attrs' entries from the walk position pos on, until w, b and nonlin are
+    found (keys compared by identity): how many were; *first, where the first
+    of them was."""
     cdef PyObject *key
     cdef PyObject *value
+    cdef Py_ssize_t before
     cdef int found = 0
     w[0] = b[0] = nonlin[0] = NULL
-    while found < 3 and PyDict_Next(attrs, &pos, &key, &value):
+    while found < 3:
+        before = pos
+        if not PyDict_Next(attrs, &pos, &key, &value):
+            break
         if key == <PyObject *>_W:
             w[0] = value
         elif key == <PyObject *>_B:
@@ -226,11 +235,27 @@ cdef void _neuron_attributes(dict attrs, PyObject **w, PyObject **b,
             nonlin[0] = value
         else:
             continue
+        if found == 0:
+            first[0] = before
         found += 1
-    if found < 3:       # not there, or under a key that is equal but not the same object
-        w[0] = PyDict_GetItem(attrs, _W)
-        b[0] = PyDict_GetItem(attrs, _B)
-        nonlin[0] = PyDict_GetItem(attrs, _NONLIN)
+    return found
+
+
+cdef void _neuron_attributes(dict attrs, PyObject **w, PyObject **b,
+                             PyObject **nonlin) noexcept:
+    """attrs['w'], ['b'], ['nonlin'], borrowed (NULL where missing), in one
+    walk over a Neuron's few attributes: its keys are the interned names,
+    which compare by identity; a key that is not gets a look-up."""
+    global _attributes_start
+    cdef Py_ssize_t first = 0
+    if (_walk_attributes(attrs, _attributes_start, w, b, nonlin, &first) == 3
+            or _walk_attributes(attrs, 0, w, b, nonlin, &first) == 3):
+        _attributes_start = first
+        return
+    # not there, or under a key that is equal but not the same object
+    w[0] = PyDict_GetItem(attrs, _W)
+    b[0] = PyDict_GetItem(attrs, _B)
+    nonlin[0] = PyDict_GetItem(attrs, _NONLIN)
 
 
 cdef list _layer_forward(neurons, x, type neuron_type, bint plain):
