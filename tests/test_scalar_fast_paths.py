@@ -120,6 +120,24 @@ def test_the_mlp_records_micrograd_graph_node_for_node(inputs):
         assert math.isclose(p.grad, q.grad, rel_tol=1e-12, abs_tol=1e-300)
 
 
+@pytest.mark.parametrize("weights", [[2, 3], [2, 0.5], [0.5, 2], [-2, -3], [0.25, -0.5]])
+@pytest.mark.parametrize("inputs", [[1, -4], [1.5, -2], [3, 0.5]])
+@pytest.mark.parametrize("nonlin", [True, False])
+def test_a_neuron_keeps_micrograd_ints_and_floats_node_for_node(weights, inputs, nonlin):
+    # the native neuron decides int or float per node as micrograd's Python does:
+    # int * int and int + int stay ints, anything with a float is a float
+    ours, theirs = tapegrad.nn.Neuron(2, nonlin=nonlin), micrograd_nn.Neuron(2, nonlin=nonlin)
+    ours.w, theirs.w = [Value(w) for w in weights], [MValue(w) for w in weights]
+    ours.b, theirs.b = Value(1), MValue(1)
+    out = tapegrad.nn.Layer.__new__(tapegrad.nn.Layer)
+    out.neurons = [ours]
+    mine, reference = out([Value(x) for x in inputs]), theirs([MValue(x) for x in inputs])
+    assert type(mine.data) is type(reference.data) and bits(mine.data) == bits(reference.data)
+    typed = lambda root: sorted((v._op, type(v.data).__name__, bits(v.data))
+                                for v in nodes_below(root))
+    assert typed(mine) == typed(reference)
+
+
 def test_a_layer_makes_one_node_per_micrograd_operation():
     random.seed(2)
     layer = tapegrad.nn.Layer(3, 5)
