@@ -9,7 +9,11 @@ from Cython.Build.Dependencies import create_dependency_tree
 from setuptools import Extension, setup
 
 debug = os.environ.get("TAPEGRAD_DEBUG") == "1"
-extra_compile_args = [] if os.name == "nt" else ["-Wall", "-Wextra", "-Wno-unused-function"]
+# -ffp-contract=off: Python rounds a * b and then + c, and micrograd's numbers are Python's;
+# GCC would otherwise fuse them into one fma wherever the target has it (aarch64 always,
+# x86-64 with -march=native), and gradients would differ from micrograd's in the last bit
+extra_compile_args = ([] if os.name == "nt"
+                      else ["-Wall", "-Wextra", "-Wno-unused-function", "-ffp-contract=off"])
 if os.name != "nt":
     # Python's own CFLAGS carry -g: debug info would make most of the wheel
     extra_compile_args += ["-O0", "-g"] if debug else ["-g0"]

@@ -279,3 +279,27 @@ def test_custom_nodes_keep_python_int_data():
         assert out.data == 3 and type(out.data) is int
         assert (out * 2).data == 6 and type((out * 2).data) is int
     assert a.data == 1
+
+
+def test_products_and_sums_round_twice_as_python_does():
+    # micrograd rounds w * x and then the sum, in its forward and in each `+=` of its
+    # backward: a build that fused them into one multiply-add (an fma, which compilers
+    # emit by default on aarch64) differs in the last bit for about a third of these.
+    # Each leaf gets two contributions, so the order of summation cannot matter.
+    rng = random.Random(2024)
+    cases = [[rng.uniform(-3, 3) for _ in range(5)] for _ in range(300)]
+
+    def program(a, b, c, d, e):
+        return (a * b) * c + (a * d) * e
+
+    step = tapegrad.compile(program)
+    for numbers in cases:
+        theirs = [MValue(n) for n in numbers]
+        out = program(*theirs)
+        out.backward()
+        expected = [out.data.hex()] + [v.grad.hex() for v in theirs]
+        for run in (program, step):
+            ours = [Value(n) for n in numbers]
+            out = run(*ours)
+            out.backward()
+            assert [out.data.hex()] + [v.grad.hex() for v in ours] == expected
