@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tg_ops.h"
+#include "tg_record.h"     /* TG_ALWAYS_INLINE */
 
 /* ------------------------------------------------- building the program */
 
@@ -144,6 +145,7 @@ static int map_add(slot_map *m, const tg_node *key)
 static int allocate(tg_program *p)
 {
     size_t nslots = (size_t)p->ninputs + p->nops;
+    size_t nvalues = nslots + p->nconstants;
     size_t nops = p->nops > 0 ? p->nops : 1;
     p->inputs = (tg_node **)malloc((p->ninputs > 0 ? p->ninputs : 1) * sizeof *p->inputs);
     p->fresh = (uint8_t *)calloc(p->ninputs > 0 ? p->ninputs : 1, 1);
@@ -151,14 +153,15 @@ static int allocate(tg_program *p)
     p->op = (uint8_t *)malloc(nops);
     p->a = (uint32_t *)malloc(nops * sizeof *p->a);
     p->b = (uint32_t *)malloc(nops * sizeof *p->b);
-    p->y = (double *)malloc(nops * sizeof *p->y);
-    p->value = (double *)malloc((nslots > 0 ? nslots : 1) * sizeof *p->value);
+    p->value = (double *)malloc((nvalues > 0 ? nvalues : 1) * sizeof *p->value);
     p->flags = (uint8_t *)calloc(nslots > 0 ? nslots : 1, 1);
     p->local = (double *)malloc(2 * nops * sizeof *p->local);
     p->grad = (double *)calloc(nslots > 0 ? nslots : 1, sizeof *p->grad);
     p->is_output = (uint8_t *)calloc(nops, 1);
-    if (!p->inputs || !p->fresh || !p->nodes || !p->op || !p->a || !p->b || !p->y
-        || !p->value || !p->flags || !p->local || !p->grad || !p->is_output)
+    p->chain = (uint16_t *)calloc(nops, sizeof *p->chain);
+    if (!p->inputs || !p->fresh || !p->nodes || !p->op || !p->a || !p->b
+        || !p->value || !p->flags || !p->local || !p->grad || !p->is_output
+        || !p->chain)
         return TG_ERR_NOMEM;
     return TG_OK;
 }
@@ -174,6 +177,37 @@ static double folded_number(const tg_node *node)
         return node->local[0];
     default:
         return 0.0;
+    }
+}
+
+/* Whether operations k, k + 1 are a pair of a neuron chain whose first
+ * slot is start: a product of two slots older than start, then the sum
+ * before it (sum: a slot, or TG_NO_SLOT for older than start) plus that
+ * product. */
+static int chain_pair(const tg_program *p, uint32_t k, uint32_t start, uint32_t sum)
+{
+    const uint32_t product = p->ninputs + k;
+    return k + 1 < p->nops && p->op[k] == TG_OP_MUL && p->op[k + 1] == TG_OP_ADD
+        && p->a[k] < start && p->b[k] < start && p->b[k + 1] == product
+        && (sum == TG_NO_SLOT ? p->a[k + 1] < start : p->a[k + 1] == sum);
+}
+
+/* Marks the neuron chains (tg_program.chain), longest first from each start. */
+static void find_chains(tg_program *p)
+{
+    for (uint32_t k = 0; k < p->nops;) {
+        const uint32_t start = p->ninputs + k;
+        uint32_t n = 0;
+        while (n < UINT16_MAX
+               && chain_pair(p, k + 2 * n, start, n == 0 ? TG_NO_SLOT : start + 2 * n - 1))
+            n++;
+        if (n == 0) {
+            k++;
+            continue;
+        }
+        p->chain[k] = (uint16_t)n;
+        p->chain[k + 2 * n - 1] = (uint16_t)n;
+        k += 2 * n;
     }
 }
 
@@ -209,6 +243,7 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
                 return TG_ERR_CUSTOM;
             }
             p->nops++;
+            p->nconstants += node->nparents < 2;
             for (uint32_t k = 0; k < node->nparents; k++) {
                 tg_node *parent = node->up.parent[k];
                 int64_t where = recorded_position(r, parent);
@@ -231,7 +266,7 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             p->inputs[inputs->slots[i]] = (tg_node *)inputs->keys[i];
     }
     /* oldest first: the order of the replay */
-    uint32_t k = 0;
+    uint32_t k = 0, constant = p->ninputs + p->nops;
     at = 0;
     for (size_t s = 0; s < r->nsegments; s++) {
         tg_segment *segment = r->segments[s];
@@ -245,6 +280,10 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
                 int64_t where = recorded_position(r, parent);
                 operand[j] = where >= 0 ? slot_of[where] : map_find(inputs, parent);
             }
+            if (node->nparents < 2) {
+                operand[1] = constant++;
+                p->value[operand[1]] = folded_number(node);
+            }
             slot_of[at] = p->ninputs + k;
             if (p->nsegments == 0 || p->segments[p->nsegments - 1] != segment) {
                 p->segments[p->nsegments] = segment;
@@ -255,10 +294,10 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             p->op[k] = node->op;
             p->a[k] = operand[0];
             p->b[k] = operand[1];
-            p->y[k] = node->nparents == 2 ? 0.0 : folded_number(node);
             k++;
         }
     }
+    find_chains(p);
     p->output_ops = (uint32_t *)malloc((noutputs > 0 ? noutputs : 1) * sizeof *p->output_ops);
     if (p->output_ops == NULL)
         return TG_ERR_NOMEM;
@@ -322,12 +361,12 @@ void tg_program_free(tg_program *p)
     free(p->op);
     free(p->a);
     free(p->b);
-    free(p->y);
     free(p->value);
     free(p->flags);
     free(p->local);
     free(p->grad);
     free(p->is_output);
+    free(p->chain);
     free(p->output_ops);
     free(p->segments);
     free(p->first_index);
@@ -375,52 +414,178 @@ int tg_program_has_closure(const tg_program *p)
 
 /* ------------------------------------------------------------ replaying */
 
-static int is_add_or_mul(int op)
+/* The ops whose two operands are Values (the others read a constant slot). */
+static TG_ALWAYS_INLINE int two_operands(int op)
+{
+    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_POW;
+}
+
+/* The ops whose local derivatives the forward stores: the others' are
+ * their operands, or a comparison of one, cheaper to compute again where
+ * they are read (op_local) than to store and load. */
+static TG_ALWAYS_INLINE int keeps_local(int op)
+{
+    return op != TG_OP_ADD && op != TG_OP_MUL && op != TG_OP_ADD_CONST
+        && op != TG_OP_ADD_INT_CONST && op != TG_OP_MUL_CONST && op != TG_OP_MUL_INT_CONST
+        && op != TG_OP_RELU;
+}
+
+/* The + and * ops: only an int result of theirs can overflow a double. */
+static TG_ALWAYS_INLINE int is_add_or_mul(int op)
 {
     return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_ADD_CONST
         || op == TG_OP_ADD_INT_CONST || op == TG_OP_MUL_CONST || op == TG_OP_MUL_INT_CONST;
 }
 
-int tg_program_forward(tg_program *p, uint32_t *failed)
+/* The program's arrays, in locals the compiler may keep in registers: a
+ * store through a uint8_t pointer may alias anything, the program struct
+ * too, so reading the arrays through it would reload them after each flag. */
+typedef struct arrays {
+    const uint32_t *restrict a;
+    const uint32_t *restrict b;
+    double *restrict value;
+    uint8_t *restrict flags;
+    double *restrict local;
+    uint32_t ninputs;
+} arrays;
+
+static TG_ALWAYS_INLINE arrays arrays_of(const tg_program *p)
 {
-    double *value = p->value;
-    uint8_t *flags = p->flags;
-    uint32_t ndeferred = 0;
-    for (uint32_t i = 0; i < p->ninputs; i++) {
-        value[i] = p->inputs[i]->data;
-        flags[i] = p->inputs[i]->flags & TG_INT_DATA;
+    arrays r = {p->a, p->b, p->value, p->flags, p->local, p->ninputs};
+    return r;
+}
+
+/* The local derivatives of operation k (of op, its code) in the last
+ * forward: kept, or tg_ops.h's own function run again on the operand slots
+ * (whose numbers stay those of the forward until the next one). With a
+ * constant op the switches fold to the one op's arithmetic. */
+static TG_ALWAYS_INLINE void op_local(const arrays r, uint32_t k, int op, double local[2])
+{
+    if (keeps_local(op)) {
+        local[0] = r.local[2 * k];
+        local[1] = r.local[2 * k + 1];
+        return;
     }
-    for (uint32_t k = 0; k < p->nops; k++) {
-        const int op = p->op[k];
-        const uint32_t a = p->a[k], b = p->b[k];
-        const double x = value[a];
-        const double y = b != TG_NO_SLOT ? value[b] : p->y[k];
-        const int a_int = flags[a] & TG_INT_DATA;
-        const int b_int = b != TG_NO_SLOT && (flags[b] & TG_INT_DATA);
-        double out = 0.0;
-        double local[2] = {0.0, 0.0};
-        int deferred = TG_OK;
-        int status = tg_op_forward(op, x, y, &out, local, &deferred);
-        const int is_int = tg_int_result(op, a_int, b_int, x, y);
-        if (status == TG_OK && is_int && is_add_or_mul(op) && !isfinite(out))
-            status = TG_ERR_RANGE;
+    double out = 0.0;
+    int deferred = TG_OK;
+    local[0] = local[1] = 0.0;
+    (void)tg_op_forward(op, r.value[r.a[k]], r.value[r.b[k]], &out, local, &deferred);
+}
+
+/* The value of op of x and y (a_int, b_int: whether they stand for ints),
+ * its flags (TG_INT_DATA, and a deferred error's TG_LOCAL_*) and local
+ * derivatives: tg_ops.h's arithmetic and micrograd's int rule
+ * (tg_int_result), as eager recording takes them (tg_record_into). */
+static TG_ALWAYS_INLINE int op_value(int op, double x, double y, int a_int, int b_int,
+                                     double *out, uint8_t *flag, double local[2])
+{
+    int deferred = TG_OK;
+    const int status = tg_op_forward(op, x, y, out, local, &deferred);
+    if (status != TG_OK)
+        return status;
+    const int is_int = tg_int_result(op, a_int, b_int, x, y);
+    if (is_int) {
+        if (is_add_or_mul(op) && !isfinite(*out))
+            return TG_ERR_RANGE;
+        *out = tg_int_value(*out);
+    }
+    *flag = (uint8_t)((is_int ? TG_INT_DATA : 0)
+                      | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
+                      | (deferred != TG_OK && deferred != TG_ERR_ZERODIV ? TG_LOCAL_RANGE : 0));
+    return TG_OK;
+}
+
+/* Operation k, of the constant op, from its operands' slots into its own
+ * (and its local derivatives where keeps_local). */
+static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, uint32_t *ndeferred)
+{
+    const uint32_t a = r.a[k], b = r.b[k];
+    double out = 0.0;
+    double local[2] = {0.0, 0.0};
+    uint8_t flag = 0;
+    const int status = op_value(op, r.value[a], r.value[b], r.flags[a] & TG_INT_DATA,
+                                two_operands(op) && (r.flags[b] & TG_INT_DATA), &out, &flag,
+                                local);
+    if (status != TG_OK)
+        return status;
+    r.value[r.ninputs + k] = out;
+    r.flags[r.ninputs + k] = flag;
+    if (keeps_local(op)) {
+        r.local[2 * k] = local[0];
+        r.local[2 * k + 1] = local[1];
+    }
+    *ndeferred += (flag & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) != 0;
+    return TG_OK;
+}
+
+/* The n pairs of a neuron chain from operation k (tg_program.chain): each a
+ * product and then the running sum plus it, the sum kept in a register from
+ * one pair to the next instead of read back from its slot. */
+static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n,
+                                          uint32_t *failed)
+{
+    double sum = r.value[r.a[k + 1]];
+    int sum_int = r.flags[r.a[k + 1]] & TG_INT_DATA;
+    for (uint32_t j = 0; j < n; j++, k += 2) {
+        const uint32_t a = r.a[k], b = r.b[k];
+        double product = 0.0, next = 0.0;
+        double local[2];
+        uint8_t product_flag = 0, sum_flag = 0;
+        int status = op_value(TG_OP_MUL, r.value[a], r.value[b], r.flags[a] & TG_INT_DATA,
+                              r.flags[b] & TG_INT_DATA, &product, &product_flag, local);
         if (status != TG_OK) {
             *failed = k;
             return status;
         }
-        if (is_int)
-            out = tg_int_value(out);
-        if (op == TG_OP_POW_CONST || op == TG_OP_POW_INT)
-            local[1] = y;      /* the exponent, for the node's name */
-        const uint32_t s = p->ninputs + k;
-        value[s] = out;
-        p->local[2 * k] = local[0];
-        p->local[2 * k + 1] = local[1];
-        flags[s] = (uint8_t)((is_int ? TG_INT_DATA : 0)
-                             | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
-                             | (deferred != TG_OK && deferred != TG_ERR_ZERODIV
-                                ? TG_LOCAL_RANGE : 0));
-        ndeferred += deferred != TG_OK;
+        status = op_value(TG_OP_ADD, sum, product, sum_int, product_flag & TG_INT_DATA, &next,
+                          &sum_flag, local);
+        if (status != TG_OK) {
+            *failed = k + 1;
+            return status;
+        }
+        r.value[r.ninputs + k] = product;
+        r.flags[r.ninputs + k] = product_flag;
+        r.value[r.ninputs + k + 1] = next;
+        r.flags[r.ninputs + k + 1] = sum_flag;
+        sum = next;
+        sum_int = sum_flag & TG_INT_DATA;
+    }
+    return TG_OK;
+}
+
+int tg_program_forward(tg_program *p, uint32_t *failed)
+{
+    uint32_t ndeferred = 0;
+    for (uint32_t i = 0; i < p->ninputs; i++) {
+        p->value[i] = p->inputs[i]->data;
+        p->flags[i] = p->inputs[i]->flags & TG_INT_DATA;
+    }
+    const arrays r = arrays_of(p);
+    const uint8_t *restrict op = p->op;
+    const uint16_t *restrict chain = p->chain;
+    const uint32_t nops = p->nops;
+    for (uint32_t k = 0; k < nops; k++) {
+        int status;
+        if (op[k] == TG_OP_MUL && chain[k] > 0) {
+            const uint32_t n = chain[k];
+            status = forward_chain(r, k, n, failed);
+            if (status != TG_OK)
+                return status;
+            k += 2 * n - 1;
+            continue;
+        }
+        /* one case per op, each forward_op with a constant op */
+        switch (op[k]) {
+#define TG_FORWARD_CASE(name, string, forward) \
+        case TG_OP_##name: status = forward_op(r, k, TG_OP_##name, &ndeferred); break;
+        TG_OP_TABLE(TG_FORWARD_CASE)
+#undef TG_FORWARD_CASE
+        default: status = TG_ERR_DOMAIN;
+        }
+        if (status != TG_OK) {
+            *failed = k;
+            return status;
+        }
     }
     p->ndeferred = ndeferred;
     return TG_OK;
@@ -433,19 +598,20 @@ static void write_node(tg_program *p, uint32_t k, double grad, double constant_g
     const uint8_t replayed = TG_INT_DATA | TG_LOCAL_ZERODIV | TG_LOCAL_RANGE;
     tg_node *node = p->nodes[k];
     const uint32_t s = p->ninputs + k;
-    double second = p->local[2 * k + 1];
+    double local[2];
+    op_local(arrays_of(p), k, p->op[k], local);
     if (node->op != p->op[k]) {
         /* _prev unfolded it into a plain + or * onto a constant leaf */
         if (p->op[k] == TG_OP_ADD_CONST || p->op[k] == TG_OP_ADD_INT_CONST)
-            second = 1.0;
+            local[1] = 1.0;
         node->up.parent[1]->grad = 0.0;
     } else if (tg_op_is_folded(node->op)) {
         node->up.folded.constant_grad = constant_grad;
     }
     node->data = p->value[s];
     node->grad = grad;
-    node->local[0] = p->local[2 * k];
-    node->local[1] = second;
+    node->local[0] = local[0];
+    node->local[1] = local[1];
     node->flags = (uint8_t)((node->flags & ~replayed) | p->flags[s]);
 }
 
@@ -475,7 +641,9 @@ void tg_program_write_outputs(tg_program *p)
  * one sweep: 0 + its derivative x the operation's gradient. */
 static double constant_grad(const tg_program *p, uint32_t k, const double *grad)
 {
-    return 0.0 + tg_folded_derivative(p->op[k], &p->local[2 * k]) * grad[p->ninputs + k];
+    double local[2];
+    op_local(arrays_of(p), k, p->op[k], local);
+    return 0.0 + tg_folded_derivative(p->op[k], local) * grad[p->ninputs + k];
 }
 
 /* Whether the one backward of the last forward passed operation k: ops is
@@ -643,7 +811,7 @@ int tg_program_reach(const tg_program *p, uint32_t root, uint32_t *ops, uint32_t
         ops[n++] = k;
         if (p->a[k] >= p->ninputs)
             reached[p->a[k] - p->ninputs] = 1;
-        if (p->b[k] != TG_NO_SLOT && p->b[k] >= p->ninputs)
+        if (two_operands(p->op[k]) && p->b[k] >= p->ninputs)
             reached[p->b[k] - p->ninputs] = 1;
     }
     free(reached);
@@ -656,14 +824,75 @@ void tg_program_clear_grads(tg_program *p)
     memset(p->grad + p->ninputs, 0, (size_t)p->nops * sizeof *p->grad);
 }
 
-/* local derivative x gradient, accumulated into the operands: the eager
- * sweep's arithmetic (tg_sweep_run), in its order */
-static inline void backward_op(tg_program *p, double *grad, uint32_t k)
+/* local derivative x gradient of operation k, of the constant op,
+ * accumulated into its operands: the eager sweep's arithmetic (tg_sweep_run),
+ * in its order. A constant slot takes no gradient. */
+static TG_ALWAYS_INLINE void backward_op(const arrays r, double *restrict grad, uint32_t k,
+                                         int op)
 {
-    const double g = grad[p->ninputs + k];
-    grad[p->a[k]] += p->local[2 * k] * g;
-    if (p->b[k] != TG_NO_SLOT)
-        grad[p->b[k]] += p->local[2 * k + 1] * g;
+    double local[2];
+    op_local(r, k, op, local);
+    const double g = grad[r.ninputs + k];
+    grad[r.a[k]] += local[0] * g;
+    if (two_operands(op))
+        grad[r.b[k]] += local[1] * g;
+}
+
+/* The n pairs of the neuron chain that ends at operation k, newest first,
+ * as backward_op runs them one by one: the sum's gradient is kept in a
+ * register from one pair to the next (nothing else in the chain writes it). */
+static TG_ALWAYS_INLINE void backward_chain(const arrays r, double *restrict grad, uint32_t k,
+                                            uint32_t n)
+{
+    double g = grad[r.ninputs + k];
+    for (uint32_t j = 0; j < n; j++, k -= 2) {
+        double local[2];
+        op_local(r, k, TG_OP_ADD, local);
+        const uint32_t below = r.a[k], product = r.b[k];
+        const double g_below = grad[below] + local[0] * g;
+        const double g_product = grad[product] + local[1] * g;
+        grad[below] = g_below;
+        grad[product] = g_product;
+        op_local(r, k - 1, TG_OP_MUL, local);
+        grad[r.a[k - 1]] += local[0] * g_product;
+        grad[r.b[k - 1]] += local[1] * g_product;
+        g = g_below;
+    }
+}
+
+/* backward_op of operation k: one case per op, each with its op constant */
+static TG_ALWAYS_INLINE void backward_any(const arrays r, const uint8_t *restrict op,
+                                          double *restrict grad, uint32_t k)
+{
+    switch (op[k]) {
+#define TG_BACKWARD_CASE(name, string, forward) \
+    case TG_OP_##name: backward_op(r, grad, k, TG_OP_##name); break;
+    TG_OP_TABLE(TG_BACKWARD_CASE)
+#undef TG_BACKWARD_CASE
+    }
+}
+
+/* The reverse sweep over the flat gradients, from the root slot: every
+ * operation up to it, or with ops, the nreach of them, newest first. */
+static void sweep(const tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach)
+{
+    const arrays r = arrays_of(p);
+    const uint8_t *restrict op = p->op;
+    double *restrict grad = p->grad;
+    if (ops == NULL) {
+        const uint16_t *restrict chain = p->chain;
+        for (uint32_t k = root - p->ninputs + 1; k-- > 0;) {
+            if (op[k] == TG_OP_ADD && chain[k] > 0) {
+                backward_chain(r, grad, k, chain[k]);
+                k -= 2 * chain[k] - 1;
+            } else {
+                backward_any(r, op, grad, k);
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < nreach; i++)
+            backward_any(r, op, grad, ops[i]);
+    }
 }
 
 void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach)
@@ -674,22 +903,19 @@ void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint
     for (uint32_t i = 0; i < p->noutput_ops; i++)
         grad[p->ninputs + p->output_ops[i]] = p->nodes[p->output_ops[i]]->grad;
     grad[root] = 1.0;
-    if (ops == NULL) {
-        for (uint32_t k = root - p->ninputs + 1; k-- > 0;)
-            backward_op(p, grad, k);
-    } else {
-        for (uint32_t i = 0; i < nreach; i++)
-            backward_op(p, grad, ops[i]);
-    }
+    sweep(p, root, ops, nreach);
     for (uint32_t i = 0; i < p->ninputs; i++)
         p->inputs[i]->grad = grad[i];
     for (uint32_t i = 0; i < p->noutput_ops; i++) {
         const uint32_t k = p->output_ops[i];
         tg_node *node = p->nodes[k];
         node->grad = grad[p->ninputs + k];
-        if (tg_op_is_folded(p->op[k]) && node->op == p->op[k] && passed(p, root, ops, nreach, k))
-            node->up.folded.constant_grad += tg_folded_derivative(p->op[k], &p->local[2 * k])
+        if (tg_op_is_folded(p->op[k]) && node->op == p->op[k] && passed(p, root, ops, nreach, k)) {
+            double local[2];
+            op_local(arrays_of(p), k, p->op[k], local);
+            node->up.folded.constant_grad += tg_folded_derivative(p->op[k], local)
                                              * grad[p->ninputs + k];
+        }
     }
 }
 
@@ -717,8 +943,7 @@ int tg_program_step_sgd(tg_program *p, uint32_t root, tg_node *const *params,
             grad[param_slot[i]] = 0.0;                  /* zero_grad */
     }
     grad[root] = 1.0;
-    for (uint32_t k = root - p->ninputs + 1; k-- > 0;)
-        backward_op(p, grad, k);
+    sweep(p, root, NULL, 0);
     for (uint32_t i = 0; i < p->ninputs; i++) {
         if (!p->fresh[i])
             p->inputs[i]->grad = grad[i];

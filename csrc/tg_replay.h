@@ -16,7 +16,15 @@
  * engine's own sweep, so its gradients are the eager bits.
  *
  * Slots: [0, ninputs) are the inputs, [ninputs, ninputs + nops) the
- * operations in tape order. No Python here; the replay needs no GIL.
+ * operations in tape order, then nconstants slots that hold the numbers a
+ * one-operand operation folded in (a constant, an exponent, or 0): every
+ * operation reads its second operand, Value or number, as a slot. No Python
+ * here; the replay needs no GIL.
+ *
+ * Local derivatives: the program keeps those of the ops whose derivative
+ * costs more than its operands to read (powers, tanh, exp, log, sigmoid); the
+ * others' (+, *, relu) are the same tg_ops.h functions run again on the
+ * operand slots wherever they are read, which costs the forward no stores.
  */
 #ifndef TG_REPLAY_H
 #define TG_REPLAY_H
@@ -44,13 +52,18 @@ typedef struct tg_program {
     tg_node **nodes;           /* the recorded operations, in tape order */
     uint8_t *op;               /* their op codes, as recorded */
     uint32_t *a;               /* slot of the first operand */
-    uint32_t *b;               /* slot of the second, or TG_NO_SLOT: then y is the number */
-    double *y;                 /* a folded constant or an exponent */
-    double *value;             /* one per slot */
+    uint32_t *b;               /* slot of the second: a Value's, or a constant slot */
+    uint32_t nconstants;
+    double *value;             /* one per slot, constants included */
     uint8_t *flags;            /* one per slot: TG_INT_DATA, TG_LOCAL_ZERODIV, TG_LOCAL_RANGE */
-    double *local;             /* two per operation */
+    double *local;             /* two per operation, written for tg_replay_keeps_local ops */
     double *grad;              /* one per slot: the flat backward's gradients */
     uint8_t *is_output;        /* one per operation: its node is an output, always written */
+    /* Neuron chains, which a replay runs without a dispatch per operation:
+     * n pairs from operation k, each a * of two older slots and then a +
+     * of the sum before (older, for the first) and that product. chain[k]
+     * (a *) and chain[k + 2n - 1] (the last +) hold n; 0 elsewhere. */
+    uint16_t *chain;
     uint32_t *output_ops;      /* the operations that are outputs, each once */
     uint32_t noutput_ops;
     uint32_t ndeferred;        /* operations of the last forward with a TG_LOCAL_* error */

@@ -33,7 +33,7 @@ cdef extern from "tg_replay.h" nogil:
         uint8_t *flags
         uint32_t *a
         uint32_t *b
-        double *y
+        uint32_t nconstants
         double *value
         double *grad
         uint32_t *output_ops
@@ -654,8 +654,7 @@ cdef class _Recording:
             _unlock_tape(locked)
             if status != TG_OK:
                 x = self.program.value[self.program.a[failed]]
-                e = (self.program.value[self.program.b[failed]]
-                     if self.program.op[failed] == TG_OP_POW else self.program.y[failed])
+                e = self.program.value[self.program.b[failed]]   # a Value's or the exponent
                 _raise(status, f"the derivative of {x!r} ** {e!r} needs {x!r} ** {e - 1!r}")
             loss = self.program.value[root]
             return int(loss) if self.program.flags[root] & TG_INT_DATA else loss
@@ -727,14 +726,12 @@ cdef class _Recording:
         """The error the eager op would have raised, with its wording."""
         cdef uint8_t op = self.program.op[k]
         x = self.program.value[self.program.a[k]]
-        if op == TG_OP_POW:
-            _raise(status, f"{x!r} ** {self.program.value[self.program.b[k]]!r}")
-        if op == TG_OP_POW_CONST or op == TG_OP_POW_INT:
-            _raise(status, f"{x!r} ** {self.program.y[k]!r}")
+        # the second operand: a Value's slot, or the constant slot of a folded number
+        other = self.program.value[self.program.b[k]]
+        if op == TG_OP_POW or op == TG_OP_POW_CONST or op == TG_OP_POW_INT:
+            _raise(status, f"{x!r} ** {other!r}")
         if status == TG_ERR_RANGE and (op == TG_OP_ADD or op == TG_OP_MUL or _is_op_folded(op)):
             # only ints overflow in + and *: eager's TG_ERR_INT_RANGE, with its operands
-            other = self.program.value[self.program.b[k]] if self.program.b[k] != TG_NO_SLOT \
-                else self.program.y[k]
             _raise(TG_ERR_INT_RANGE, f"{x!r} {_OP_NAMES[op]} {other!r}")
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
         return -1
