@@ -166,6 +166,12 @@ static int allocate(tg_program *p)
     return TG_OK;
 }
 
+/* The ops whose two operands are Values (the others read a constant slot). */
+static TG_ALWAYS_INLINE int two_operands(int op)
+{
+    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_POW;
+}
+
 /* The number a one-operand op folded in: a constant, an exponent, or none. */
 static double folded_number(const tg_node *node)
 {
@@ -180,26 +186,50 @@ static double folded_number(const tg_node *node)
     }
 }
 
+/* Whether operation k's slot is used once, by a later operation, and is no
+ * output: then its gradient in a flat backward is 0 until that one
+ * consumer adds to it (uses: each operation's consumers, 2 for more). */
+static int used_once(const tg_program *p, const uint8_t *uses, uint32_t k)
+{
+    return uses[k] == 1 && !p->is_output[k];
+}
+
 /* Whether operations k, k + 1 are a pair of a neuron chain whose first
- * slot is start: a product of two slots older than start, then the sum
- * before it (sum: a slot, or TG_NO_SLOT for older than start) plus that
- * product. */
-static int chain_pair(const tg_program *p, uint32_t k, uint32_t start, uint32_t sum)
+ * slot is start: a product of two slots older than start, used only by
+ * the sum after it, which adds it to the sum before (sum: that slot, used
+ * only here; or TG_NO_SLOT for the first pair: any slot older than start). */
+static int chain_pair(const tg_program *p, const uint8_t *uses, uint32_t k, uint32_t start,
+                      uint32_t sum)
 {
     const uint32_t product = p->ninputs + k;
     return k + 1 < p->nops && p->op[k] == TG_OP_MUL && p->op[k + 1] == TG_OP_ADD
         && p->a[k] < start && p->b[k] < start && p->b[k + 1] == product
-        && (sum == TG_NO_SLOT ? p->a[k + 1] < start : p->a[k + 1] == sum);
+        && used_once(p, uses, k)
+        && (sum == TG_NO_SLOT ? p->a[k + 1] < start
+                              : p->a[k + 1] == sum && used_once(p, uses, sum - p->ninputs));
 }
 
-/* Marks the neuron chains (tg_program.chain), longest first from each start. */
-static void find_chains(tg_program *p)
+/* Marks the neuron chains (tg_program.chain), longest first from each
+ * start, once the outputs are known. TG_ERR_NOMEM. */
+static int find_chains(tg_program *p)
 {
+    uint8_t *uses = (uint8_t *)calloc(p->nops > 0 ? p->nops : 1, 1);
+    if (uses == NULL)
+        return TG_ERR_NOMEM;
+    for (uint32_t k = 0; k < p->nops; k++) {
+        const uint32_t operand[2] = {p->a[k], two_operands(p->op[k]) ? p->b[k] : TG_NO_SLOT};
+        for (int j = 0; j < 2; j++) {
+            if (operand[j] != TG_NO_SLOT && operand[j] >= p->ninputs
+                && uses[operand[j] - p->ninputs] < 2)
+                uses[operand[j] - p->ninputs]++;
+        }
+    }
     for (uint32_t k = 0; k < p->nops;) {
         const uint32_t start = p->ninputs + k;
         uint32_t n = 0;
         while (n < UINT16_MAX
-               && chain_pair(p, k + 2 * n, start, n == 0 ? TG_NO_SLOT : start + 2 * n - 1))
+               && chain_pair(p, uses, k + 2 * n, start,
+                             n == 0 ? TG_NO_SLOT : start + 2 * n - 1))
             n++;
         if (n == 0) {
             k++;
@@ -209,6 +239,8 @@ static void find_chains(tg_program *p)
         p->chain[k + 2 * n - 1] = (uint16_t)n;
         k += 2 * n;
     }
+    free(uses);
+    return TG_OK;
 }
 
 static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
@@ -297,7 +329,6 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             k++;
         }
     }
-    find_chains(p);
     p->output_ops = (uint32_t *)malloc((noutputs > 0 ? noutputs : 1) * sizeof *p->output_ops);
     if (p->output_ops == NULL)
         return TG_ERR_NOMEM;
@@ -310,7 +341,7 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             p->output_ops[p->noutput_ops++] = op;
         p->is_output[op] = 1;
     }
-    return TG_OK;
+    return find_chains(p);
 }
 
 int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node *const *outputs,
@@ -413,12 +444,6 @@ int tg_program_has_closure(const tg_program *p)
 }
 
 /* ------------------------------------------------------------ replaying */
-
-/* The ops whose two operands are Values (the others read a constant slot). */
-static TG_ALWAYS_INLINE int two_operands(int op)
-{
-    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_POW;
-}
 
 /* The ops whose local derivatives the forward stores: the others' are
  * their operands, or a comparison of one, cheaper to compute again where
@@ -848,15 +873,21 @@ static TG_ALWAYS_INLINE void backward_chain(const arrays r, double *restrict gra
     for (uint32_t j = 0; j < n; j++, k -= 2) {
         double local[2];
         op_local(r, k, TG_OP_ADD, local);
-        const uint32_t below = r.a[k], product = r.b[k];
-        const double g_below = grad[below] + local[0] * g;
-        const double g_product = grad[product] + local[1] * g;
-        grad[below] = g_below;
-        grad[product] = g_product;
+        /* the product and the sums inside the chain have this one consumer:
+         * their gradient is 0 before it adds */
+        const double g_product = 0.0 + local[1] * g;
+        if (j + 1 < n) {
+            const double g_below = 0.0 + local[0] * g;
+            grad[r.ninputs + k - 2] = g_below;
+            grad[r.ninputs + k - 1] = g_product;
+            g = g_below;
+        } else {
+            grad[r.a[k]] += local[0] * g;
+            grad[r.ninputs + k - 1] = g_product;
+        }
         op_local(r, k - 1, TG_OP_MUL, local);
         grad[r.a[k - 1]] += local[0] * g_product;
         grad[r.b[k - 1]] += local[1] * g_product;
-        g = g_below;
     }
 }
 

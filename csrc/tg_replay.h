@@ -60,9 +60,11 @@ typedef struct tg_program {
     double *grad;              /* one per slot: the flat backward's gradients */
     uint8_t *is_output;        /* one per operation: its node is an output, always written */
     /* Neuron chains, which a replay runs without a dispatch per operation:
-     * n pairs from operation k, each a * of two older slots and then a +
-     * of the sum before (older, for the first) and that product. chain[k]
-     * (a *) and chain[k + 2n - 1] (the last +) hold n; 0 elsewhere. */
+     * n pairs from operation k, each a * of two slots older than the chain
+     * and then a + of the sum before (older, for the first) and that
+     * product; the products and the sums inside have no other consumer and
+     * are no outputs. chain[k] (a *) and chain[k + 2n - 1] (the last +)
+     * hold n; 0 elsewhere. */
     uint16_t *chain;
     uint32_t *output_ops;      /* the operations that are outputs, each once */
     uint32_t noutput_ops;
