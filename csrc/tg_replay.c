@@ -159,6 +159,7 @@ static int allocate(tg_program *p)
     p->grad = (double *)calloc(nslots > 0 ? nslots : 1, sizeof *p->grad);
     p->is_output = (uint8_t *)calloc(nops, 1);
     p->chain = (uint16_t *)calloc(nops, sizeof *p->chain);
+    p->grads_zero = 1;                  /* grad is calloc'd */
     if (!p->inputs || !p->fresh || !p->nodes || !p->op || !p->a || !p->b
         || !p->value || !p->flags || !p->local || !p->grad || !p->is_output
         || !p->chain)
@@ -227,15 +228,20 @@ static int find_chains(tg_program *p)
     for (uint32_t k = 0; k < p->nops;) {
         const uint32_t start = p->ninputs + k;
         uint32_t n = 0;
-        while (n < UINT16_MAX
+        int of_inputs = p->a[k + 1] < p->ninputs;
+        while (n < TG_CHAIN_LENGTH
                && chain_pair(p, uses, k + 2 * n, start,
-                             n == 0 ? TG_NO_SLOT : start + 2 * n - 1))
+                             n == 0 ? TG_NO_SLOT : start + 2 * n - 1)) {
+            const uint32_t product = k + 2 * n;
+            of_inputs = of_inputs
+                        && (p->a[product] < p->ninputs || p->b[product] < p->ninputs);
             n++;
+        }
         if (n == 0) {
             k++;
             continue;
         }
-        p->chain[k] = (uint16_t)n;
+        p->chain[k] = (uint16_t)(n | (of_inputs ? TG_CHAIN_OF_INPUTS : 0));
         p->chain[k + 2 * n - 1] = (uint16_t)n;
         k += 2 * n;
     }
@@ -578,12 +584,34 @@ static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n
     return TG_OK;
 }
 
+/* forward_chain where no slot of the chain can stand for an int (see
+ * TG_CHAIN_OF_INPUTS): no flag to read, and no error (only ints overflow). */
+static TG_ALWAYS_INLINE void forward_float_chain(const arrays r, uint32_t k, uint32_t n)
+{
+    double sum = r.value[r.a[k + 1]];
+    for (uint32_t j = 0; j < n; j++, k += 2) {
+        double product = 0.0, next = 0.0;
+        double local[2];
+        uint8_t flag = 0;
+        (void)op_value(TG_OP_MUL, r.value[r.a[k]], r.value[r.b[k]], 0, 0, &product, &flag,
+                       local);
+        (void)op_value(TG_OP_ADD, sum, product, 0, 0, &next, &flag, local);
+        r.value[r.ninputs + k] = product;
+        r.value[r.ninputs + k + 1] = next;
+        r.flags[r.ninputs + k] = 0;
+        r.flags[r.ninputs + k + 1] = 0;
+        sum = next;
+    }
+}
+
 int tg_program_forward(tg_program *p, uint32_t *failed)
 {
     uint32_t ndeferred = 0;
+    uint8_t int_inputs = 0;
     for (uint32_t i = 0; i < p->ninputs; i++) {
         p->value[i] = p->inputs[i]->data;
         p->flags[i] = p->inputs[i]->flags & TG_INT_DATA;
+        int_inputs |= p->flags[i];
     }
     const arrays r = arrays_of(p);
     const uint8_t *restrict op = p->op;
@@ -592,10 +620,14 @@ int tg_program_forward(tg_program *p, uint32_t *failed)
     for (uint32_t k = 0; k < nops; k++) {
         int status;
         if (op[k] == TG_OP_MUL && chain[k] > 0) {
-            const uint32_t n = chain[k];
-            status = forward_chain(r, k, n, failed);
-            if (status != TG_OK)
-                return status;
+            const uint32_t n = chain[k] & TG_CHAIN_LENGTH;
+            if ((chain[k] & TG_CHAIN_OF_INPUTS) && !int_inputs) {
+                forward_float_chain(r, k, n);
+            } else {
+                status = forward_chain(r, k, n, failed);
+                if (status != TG_OK)
+                    return status;
+            }
             k += 2 * n - 1;
             continue;
         }
@@ -847,17 +879,20 @@ int tg_program_reach(const tg_program *p, uint32_t root, uint32_t *ops, uint32_t
 void tg_program_clear_grads(tg_program *p)
 {
     memset(p->grad + p->ninputs, 0, (size_t)p->nops * sizeof *p->grad);
+    p->grads_zero = 1;
 }
 
 /* local derivative x gradient of operation k, of the constant op,
  * accumulated into its operands: the eager sweep's arithmetic (tg_sweep_run),
  * in its order. A constant slot takes no gradient. */
 static TG_ALWAYS_INLINE void backward_op(const arrays r, double *restrict grad, uint32_t k,
-                                         int op)
+                                         int op, int consume)
 {
     double local[2];
     op_local(r, k, op, local);
     const double g = grad[r.ninputs + k];
+    if (consume)
+        grad[r.ninputs + k] = 0.0;
     grad[r.a[k]] += local[0] * g;
     if (two_operands(op))
         grad[r.b[k]] += local[1] * g;
@@ -865,11 +900,14 @@ static TG_ALWAYS_INLINE void backward_op(const arrays r, double *restrict grad, 
 
 /* The n pairs of the neuron chain that ends at operation k, newest first,
  * as backward_op runs them one by one: the sum's gradient is kept in a
- * register from one pair to the next (nothing else in the chain writes it). */
+ * register from one pair to the next (nothing else in the chain writes it).
+ * consume: the gradients of the chain's slots are not kept but left 0. */
 static TG_ALWAYS_INLINE void backward_chain(const arrays r, double *restrict grad, uint32_t k,
-                                            uint32_t n)
+                                            uint32_t n, int consume)
 {
     double g = grad[r.ninputs + k];
+    if (consume)
+        grad[r.ninputs + k] = 0.0;
     for (uint32_t j = 0; j < n; j++, k -= 2) {
         double local[2];
         op_local(r, k, TG_OP_ADD, local);
@@ -878,12 +916,15 @@ static TG_ALWAYS_INLINE void backward_chain(const arrays r, double *restrict gra
         const double g_product = 0.0 + local[1] * g;
         if (j + 1 < n) {
             const double g_below = 0.0 + local[0] * g;
-            grad[r.ninputs + k - 2] = g_below;
-            grad[r.ninputs + k - 1] = g_product;
+            if (!consume) {
+                grad[r.ninputs + k - 2] = g_below;
+                grad[r.ninputs + k - 1] = g_product;
+            }
             g = g_below;
         } else {
             grad[r.a[k]] += local[0] * g;
-            grad[r.ninputs + k - 1] = g_product;
+            if (!consume)
+                grad[r.ninputs + k - 1] = g_product;
         }
         op_local(r, k - 1, TG_OP_MUL, local);
         grad[r.a[k - 1]] += local[0] * g_product;
@@ -893,19 +934,23 @@ static TG_ALWAYS_INLINE void backward_chain(const arrays r, double *restrict gra
 
 /* backward_op of operation k: one case per op, each with its op constant */
 static TG_ALWAYS_INLINE void backward_any(const arrays r, const uint8_t *restrict op,
-                                          double *restrict grad, uint32_t k)
+                                          double *restrict grad, uint32_t k, int consume)
 {
     switch (op[k]) {
 #define TG_BACKWARD_CASE(name, string, forward) \
-    case TG_OP_##name: backward_op(r, grad, k, TG_OP_##name); break;
+    case TG_OP_##name: backward_op(r, grad, k, TG_OP_##name, consume); break;
     TG_OP_TABLE(TG_BACKWARD_CASE)
 #undef TG_BACKWARD_CASE
     }
 }
 
 /* The reverse sweep over the flat gradients, from the root slot: every
- * operation up to it, or with ops, the nreach of them, newest first. */
-static void sweep(const tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach)
+ * operation up to it, or with ops, the nreach of them, newest first.
+ * consume (a constant; every operation up to the root): the operations'
+ * gradients are used up, each set back to 0 once read, so none is kept
+ * and the next sweep needs no clearing (tg_program.grads_zero). */
+static TG_ALWAYS_INLINE void sweep(tg_program *p, uint32_t root, const uint32_t *ops,
+                                   uint32_t nreach, int consume)
 {
     const arrays r = arrays_of(p);
     const uint8_t *restrict op = p->op;
@@ -914,16 +959,17 @@ static void sweep(const tg_program *p, uint32_t root, const uint32_t *ops, uint3
         const uint16_t *restrict chain = p->chain;
         for (uint32_t k = root - p->ninputs + 1; k-- > 0;) {
             if (op[k] == TG_OP_ADD && chain[k] > 0) {
-                backward_chain(r, grad, k, chain[k]);
+                backward_chain(r, grad, k, chain[k], consume);
                 k -= 2 * chain[k] - 1;
             } else {
-                backward_any(r, op, grad, k);
+                backward_any(r, op, grad, k, consume);
             }
         }
     } else {
         for (uint32_t i = 0; i < nreach; i++)
-            backward_any(r, op, grad, ops[i]);
+            backward_any(r, op, grad, ops[i], 0);
     }
+    p->grads_zero = consume && root == p->ninputs + p->nops - 1;
 }
 
 void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach)
@@ -934,7 +980,7 @@ void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint
     for (uint32_t i = 0; i < p->noutput_ops; i++)
         grad[p->ninputs + p->output_ops[i]] = p->nodes[p->output_ops[i]]->grad;
     grad[root] = 1.0;
-    sweep(p, root, ops, nreach);
+    sweep(p, root, ops, nreach, 0);
     for (uint32_t i = 0; i < p->ninputs; i++)
         p->inputs[i]->grad = grad[i];
     for (uint32_t i = 0; i < p->noutput_ops; i++) {
@@ -968,13 +1014,14 @@ int tg_program_step_sgd(tg_program *p, uint32_t root, tg_node *const *params,
     }
     for (uint32_t i = 0; i < p->ninputs; i++)
         grad[i] = p->inputs[i]->grad;
-    tg_program_clear_grads(p);
+    if (!p->grads_zero)
+        tg_program_clear_grads(p);
     for (uint32_t i = 0; i < nparams; i++) {
         if (param_slot[i] != TG_NO_SLOT)
             grad[param_slot[i]] = 0.0;                  /* zero_grad */
     }
     grad[root] = 1.0;
-    sweep(p, root, NULL, 0);
+    sweep(p, root, NULL, 0, 1);
     for (uint32_t i = 0; i < p->ninputs; i++) {
         if (!p->fresh[i])
             p->inputs[i]->grad = grad[i];

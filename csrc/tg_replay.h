@@ -44,6 +44,9 @@ extern "C" {
 
 #define TG_NO_SLOT UINT32_MAX
 
+#define TG_CHAIN_LENGTH 0x7FFFu
+#define TG_CHAIN_OF_INPUTS 0x8000u
+
 typedef struct tg_program {
     uint32_t ninputs;
     uint32_t nops;
@@ -64,8 +67,11 @@ typedef struct tg_program {
      * and then a + of the sum before (older, for the first) and that
      * product; the products and the sums inside have no other consumer and
      * are no outputs. chain[k] (a *) and chain[k + 2n - 1] (the last +)
-     * hold n; 0 elsewhere. */
+     * hold n (TG_CHAIN_LENGTH); 0 elsewhere. chain[k] has TG_CHAIN_OF_INPUTS
+     * too where each product and the first sum read an input: without an
+     * int among the inputs, no slot of the chain can stand for an int. */
     uint16_t *chain;
+    int grads_zero;            /* every operation's slot in grad holds 0 */
     uint32_t *output_ops;      /* the operations that are outputs, each once */
     uint32_t noutput_ops;
     uint32_t ndeferred;        /* operations of the last forward with a TG_LOCAL_* error */
