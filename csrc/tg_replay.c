@@ -551,8 +551,11 @@ static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, uint3
 
 /* The n pairs of a neuron chain from operation k (tg_program.chain): each a
  * product and then the running sum plus it, the sum kept in a register from
- * one pair to the next instead of read back from its slot. */
-static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n,
+ * one pair to the next instead of read back from its slot. Without inner
+ * (a constant), only the last sum is written: the slots inside the chain
+ * are read by nothing but the chain itself, and by the write-back, which a
+ * fused step does not make. */
+static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n, int inner,
                                           uint32_t *failed)
 {
     double sum = r.value[r.a[k + 1]];
@@ -571,13 +574,17 @@ static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n
         status = op_value(TG_OP_ADD, sum, product, sum_int, product_flag & TG_INT_DATA, &next,
                           &sum_flag, local);
         if (status != TG_OK) {
+            r.value[r.a[k + 1]] = sum;          /* the operands, for the error's message */
+            r.value[r.ninputs + k] = product;
             *failed = k + 1;
             return status;
         }
-        r.value[r.ninputs + k] = product;
-        r.flags[r.ninputs + k] = product_flag;
-        r.value[r.ninputs + k + 1] = next;
-        r.flags[r.ninputs + k + 1] = sum_flag;
+        if (inner || j + 1 == n) {
+            r.value[r.ninputs + k] = product;
+            r.flags[r.ninputs + k] = product_flag;
+            r.value[r.ninputs + k + 1] = next;
+            r.flags[r.ninputs + k + 1] = sum_flag;
+        }
         sum = next;
         sum_int = sum_flag & TG_INT_DATA;
     }
@@ -586,7 +593,8 @@ static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n
 
 /* forward_chain where no slot of the chain can stand for an int (see
  * TG_CHAIN_OF_INPUTS): no flag to read, and no error (only ints overflow). */
-static TG_ALWAYS_INLINE void forward_float_chain(const arrays r, uint32_t k, uint32_t n)
+static TG_ALWAYS_INLINE void forward_float_chain(const arrays r, uint32_t k, uint32_t n,
+                                                 int inner)
 {
     double sum = r.value[r.a[k + 1]];
     for (uint32_t j = 0; j < n; j++, k += 2) {
@@ -596,15 +604,18 @@ static TG_ALWAYS_INLINE void forward_float_chain(const arrays r, uint32_t k, uin
         (void)op_value(TG_OP_MUL, r.value[r.a[k]], r.value[r.b[k]], 0, 0, &product, &flag,
                        local);
         (void)op_value(TG_OP_ADD, sum, product, 0, 0, &next, &flag, local);
-        r.value[r.ninputs + k] = product;
-        r.value[r.ninputs + k + 1] = next;
-        r.flags[r.ninputs + k] = 0;
-        r.flags[r.ninputs + k + 1] = 0;
+        if (inner || j + 1 == n) {
+            r.value[r.ninputs + k] = product;
+            r.value[r.ninputs + k + 1] = next;
+            r.flags[r.ninputs + k] = 0;
+            r.flags[r.ninputs + k + 1] = 0;
+        }
         sum = next;
     }
 }
 
-int tg_program_forward(tg_program *p, uint32_t *failed)
+/* tg_program_forward, with inner a constant */
+static TG_ALWAYS_INLINE int forward(tg_program *p, int inner, uint32_t *failed)
 {
     uint32_t ndeferred = 0;
     uint8_t int_inputs = 0;
@@ -622,9 +633,9 @@ int tg_program_forward(tg_program *p, uint32_t *failed)
         if (op[k] == TG_OP_MUL && chain[k] > 0) {
             const uint32_t n = chain[k] & TG_CHAIN_LENGTH;
             if ((chain[k] & TG_CHAIN_OF_INPUTS) && !int_inputs) {
-                forward_float_chain(r, k, n);
+                forward_float_chain(r, k, n, inner);
             } else {
-                status = forward_chain(r, k, n, failed);
+                status = forward_chain(r, k, n, inner, failed);
                 if (status != TG_OK)
                     return status;
             }
@@ -646,6 +657,11 @@ int tg_program_forward(tg_program *p, uint32_t *failed)
     }
     p->ndeferred = ndeferred;
     return TG_OK;
+}
+
+int tg_program_forward(tg_program *p, int inner, uint32_t *failed)
+{
+    return inner ? forward(p, 1, failed) : forward(p, 0, failed);
 }
 
 /* Writes operation k of the last forward into its node, with gradient grad

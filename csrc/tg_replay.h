@@ -110,8 +110,10 @@ int tg_program_has_closure(const tg_program *program);
 
 /* Recomputes every value, local derivative and flag from the inputs' data.
  * On an error (the status Python's float arithmetic would raise), *failed is
- * the operation that raised and nothing was written to the tape. */
-int tg_program_forward(tg_program *program, uint32_t *failed);
+ * the operation that raised and nothing was written to the tape. inner 0
+ * (for tg_program_step_sgd only): the slots inside neuron chains are left
+ * as they were, as nothing but a write-back or a flush reads them. */
+int tg_program_forward(tg_program *program, int inner, uint32_t *failed);
 
 /* Writes the values, local derivatives and flags of the last forward into
  * the recorded nodes, with a zero gradient, as a fresh eager graph has. */

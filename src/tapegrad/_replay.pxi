@@ -50,7 +50,7 @@ cdef extern from "tg_replay.h" nogil:
     size_t tg_program_handles(const tg_program *program)
     size_t tg_program_side_handles(const tg_program *program)
     int tg_program_has_closure(const tg_program *program)
-    int tg_program_forward(tg_program *program, uint32_t *failed)
+    int tg_program_forward(tg_program *program, int inner, uint32_t *failed)
     void tg_program_write_back(tg_program *program)
     void tg_program_write_outputs(tg_program *program)
     void tg_program_flush(tg_program *program, const double *grad, uint32_t root,
@@ -585,10 +585,13 @@ cdef class _Recording:
         cdef bint same = self.sgd_params is not None
         cdef list lrs = [float(group["lr"]) for group in groups]  # may run Python: first
         cdef list sizes = []
+        cdef list listed
         for group in groups:
             params = group["params"]
-            sizes.append(len(params))
-            for p in params:
+            listed = params if type(params) is list else list(params)  # indexed: no iterator
+            sizes.append(len(listed))
+            for j in range(len(listed)):
+                p = listed[j]
                 if same and (i >= self.sgd_n or self.sgd_params[i] is not p
                              or (<Value?>p).node != self.sgd_nodes[i]):
                     same = False
@@ -645,7 +648,7 @@ cdef class _Recording:
             if self.pending:
                 self._unpend()          # in_use: no one sees what it drops
             with nogil:
-                status = tg_program_forward(&self.program, &failed)
+                status = tg_program_forward(&self.program, False, &failed)  # a step writes no node
             if status != TG_OK:
                 self._raise_at(status, failed)
             locked = _lock_tape()
@@ -695,7 +698,7 @@ cdef class _Recording:
             if not self.leaf_inputs:
                 _flush_all()                    # the forward reads operations' data
             with nogil:
-                status = tg_program_forward(&self.program, &failed)
+                status = tg_program_forward(&self.program, True, &failed)
             if status != TG_OK:
                 self._raise_at(status, failed)
             locked = _lock_tape()
