@@ -477,12 +477,13 @@ typedef struct arrays {
     double *restrict value;
     uint8_t *restrict flags;
     double *restrict local;
+    double *restrict grad;
     uint32_t ninputs;
 } arrays;
 
 static TG_ALWAYS_INLINE arrays arrays_of(const tg_program *p)
 {
-    arrays r = {p->a, p->b, p->value, p->flags, p->local, p->ninputs};
+    arrays r = {p->a, p->b, p->value, p->flags, p->local, p->grad, p->ninputs};
     return r;
 }
 
@@ -527,8 +528,10 @@ static TG_ALWAYS_INLINE int op_value(int op, double x, double y, int a_int, int 
 }
 
 /* Operation k, of the constant op, from its operands' slots into its own
- * (and its local derivatives where keeps_local). */
-static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, uint32_t *ndeferred)
+ * (and its local derivatives where keeps_local); clear: its gradient is set
+ * to 0 too, for the flat backward. */
+static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, int clear,
+                                       uint32_t *ndeferred)
 {
     const uint32_t a = r.a[k], b = r.b[k];
     double out = 0.0;
@@ -541,6 +544,8 @@ static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, uint3
         return status;
     r.value[r.ninputs + k] = out;
     r.flags[r.ninputs + k] = flag;
+    if (clear)
+        r.grad[r.ninputs + k] = 0.0;
     if (keeps_local(op)) {
         r.local[2 * k] = local[0];
         r.local[2 * k + 1] = local[1];
@@ -554,7 +559,8 @@ static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, uint3
  * one pair to the next instead of read back from its slot. Without inner
  * (a constant), only the last sum is written: the slots inside the chain
  * are read by nothing but the chain itself, and by the write-back, which a
- * fused step does not make. */
+ * fused step does not make. With inner, the last sum's gradient is set to 0
+ * (the flat backward writes those inside: their one consumer is here). */
 static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n, int inner,
                                           uint32_t *failed)
 {
@@ -585,6 +591,8 @@ static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n
             r.value[r.ninputs + k + 1] = next;
             r.flags[r.ninputs + k + 1] = sum_flag;
         }
+        if (inner && j + 1 == n)
+            r.grad[r.ninputs + k + 1] = 0.0;
         sum = next;
         sum_int = sum_flag & TG_INT_DATA;
     }
@@ -610,6 +618,8 @@ static TG_ALWAYS_INLINE void forward_float_chain(const arrays r, uint32_t k, uin
             r.flags[r.ninputs + k] = 0;
             r.flags[r.ninputs + k + 1] = 0;
         }
+        if (inner && j + 1 == n)
+            r.grad[r.ninputs + k + 1] = 0.0;
         sum = next;
     }
 }
@@ -645,7 +655,7 @@ static TG_ALWAYS_INLINE int forward(tg_program *p, int inner, uint32_t *failed)
         /* one case per op, each forward_op with a constant op */
         switch (op[k]) {
 #define TG_FORWARD_CASE(name, string, forward) \
-        case TG_OP_##name: status = forward_op(r, k, TG_OP_##name, &ndeferred); break;
+        case TG_OP_##name: status = forward_op(r, k, TG_OP_##name, inner, &ndeferred); break;
         TG_OP_TABLE(TG_FORWARD_CASE)
 #undef TG_FORWARD_CASE
         default: status = TG_ERR_DOMAIN;
@@ -656,6 +666,7 @@ static TG_ALWAYS_INLINE int forward(tg_program *p, int inner, uint32_t *failed)
         }
     }
     p->ndeferred = ndeferred;
+    p->grads_cleared = inner;
     return TG_OK;
 }
 
@@ -991,6 +1002,16 @@ static TG_ALWAYS_INLINE void sweep(tg_program *p, uint32_t root, const uint32_t 
 void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach)
 {
     double *grad = p->grad;
+    if (ops == NULL && p->grads_cleared) {
+        /* the forward cleared the gradients that the sweep up to the root
+         * adds to, and the sweep writes those inside the chains: only the
+         * operations above the root are left */
+        memset(grad + root + 1, 0, (size_t)(p->ninputs + p->nops - root - 1) * sizeof *grad);
+    } else {
+        tg_program_clear_grads(p);
+    }
+    p->grads_cleared = 0;
+    p->grads_zero = 0;
     for (uint32_t i = 0; i < p->ninputs; i++)
         grad[i] = p->inputs[i]->grad;
     for (uint32_t i = 0; i < p->noutput_ops; i++)

@@ -59,7 +59,7 @@ typedef struct tg_program {
     uint32_t nconstants;
     double *value;             /* one per slot, constants included */
     uint8_t *flags;            /* one per slot: TG_INT_DATA, TG_LOCAL_ZERODIV, TG_LOCAL_RANGE */
-    double *local;             /* two per operation, written for tg_replay_keeps_local ops */
+    double *local;             /* two per operation, written for the costlier ops (above) */
     double *grad;              /* one per slot: the flat backward's gradients */
     uint8_t *is_output;        /* one per operation: its node is an output, always written */
     /* Neuron chains, which a replay runs without a dispatch per operation:
@@ -72,6 +72,9 @@ typedef struct tg_program {
      * int among the inputs, no slot of the chain can stand for an int. */
     uint16_t *chain;
     int grads_zero;            /* every operation's slot in grad holds 0 */
+    /* the last forward (inner) set to 0 the gradient of every operation but
+     * those inside chains, and no backward has run since */
+    int grads_cleared;
     uint32_t *output_ops;      /* the operations that are outputs, each once */
     uint32_t noutput_ops;
     uint32_t ndeferred;        /* operations of the last forward with a TG_LOCAL_* error */
@@ -175,8 +178,9 @@ int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops, ui
 void tg_program_clear_grads(tg_program *program);
 
 /* backward() from the root slot over the flat arrays, after a forward, as
- * the engine's sweep runs it on the written-back nodes: the root's gradient
- * is set to 1, and each operation the root depends on (ops, nreach of them,
+ * the engine's sweep runs it on the written-back nodes: the operations'
+ * gradients start at 0 (cleared here, or by the forward), the root's is set
+ * to 1, and each operation the root depends on (ops, nreach of them,
  * newest first; or with ops NULL, every operation up to the root) adds local
  * derivative x its gradient into its operands', newest first. The inputs'
  * and the outputs' gradients are read from their nodes and written back

@@ -64,7 +64,6 @@ cdef extern from "tg_replay.h" nogil:
                         const uint32_t *last, uint32_t nranges, uint8_t *hit)
     int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops,
                          uint32_t *nreach)
-    void tg_program_clear_grads(tg_program *program)
     void tg_program_backward(tg_program *program, uint32_t root, const uint32_t *ops,
                              uint32_t nreach)
     int tg_program_step_sgd(tg_program *program, uint32_t root,
@@ -518,7 +517,6 @@ cdef class _Recording:
                     return False
                 if self.grads_valid:    # another thread's, while this one waited
                     return False
-                tg_program_clear_grads(&self.program)
                 self.grads_valid = True
                 self.flat_root = root
                 with nogil:
