@@ -629,6 +629,7 @@ static TG_ALWAYS_INLINE int forward(tg_program *p, int inner, uint32_t *failed)
 {
     uint32_t ndeferred = 0;
     uint8_t int_inputs = 0;
+    p->grads_cleared = 0;       /* until it has gone through without an error */
     for (uint32_t i = 0; i < p->ninputs; i++) {
         p->value[i] = p->inputs[i]->data;
         p->flags[i] = p->inputs[i]->flags & TG_INT_DATA;
