@@ -228,12 +228,12 @@ static int find_chains(tg_program *p)
     for (uint32_t k = 0; k < p->nops;) {
         const uint32_t start = p->ninputs + k;
         uint32_t n = 0;
-        int of_inputs = p->a[k + 1] < p->ninputs;
+        int of_inputs = 1;      /* the first sum and every product read an input */
         while (n < TG_CHAIN_LENGTH
                && chain_pair(p, uses, k + 2 * n, start,
                              n == 0 ? TG_NO_SLOT : start + 2 * n - 1)) {
             const uint32_t product = k + 2 * n;
-            of_inputs = of_inputs
+            of_inputs = of_inputs && (n > 0 || p->a[k + 1] < p->ninputs)
                         && (p->a[product] < p->ninputs || p->b[product] < p->ninputs);
             n++;
         }
