@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tg_ops.h"
 #include "tg_tape.h"
 
 #ifdef __cplusplus
@@ -46,6 +47,12 @@ extern "C" {
 
 #define TG_CHAIN_LENGTH 0x7FFFu
 #define TG_CHAIN_OF_INPUTS 0x8000u
+
+/* The ops whose second operand is a Value's slot (the others': a constant slot). */
+static inline int tg_replay_two_operands(int op)
+{
+    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_POW;
+}
 
 typedef struct tg_program {
     uint32_t ninputs;

@@ -1,5 +1,5 @@
 """tapegrad.compile's neuron chains: a product and then a running sum plus it,
-which the replay runs without a dispatch per op (csrc/tg_replay.c), on a path
+which the replay runs without a dispatch per op (csrc/tg_replay_run.c), on a path
 of its own where no input is an int. Each test runs a program eagerly and
 compiled from the same numbers, and compares values, their types (micrograd's
 ints) and every gradient exactly.
