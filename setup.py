@@ -24,7 +24,8 @@ define_macros = [("TG_DEBUG", "1")] if debug else []
 extensions = [
     Extension(
         "tapegrad._engine",
-        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_replay.c"],
+        sources=["src/tapegrad/_engine.pyx", "csrc/tg_tape.c", "csrc/tg_replay.c",
+                 "csrc/tg_replay_run.c"],
         include_dirs=["csrc"],
         depends=["csrc/tg_tape.h", "csrc/tg_ops.h", "csrc/tg_record.h", "csrc/tg_replay.h",
                  "src/tapegrad/_tape.pxd", "src/tapegrad/_collect.pxi",

@@ -519,7 +519,7 @@ def load_average():
 # .pxi its .pyx includes): a newer one means the build is stale.
 EXTENSION_SOURCES = {
     "_engine": ["src/tapegrad/_engine.pyx", "src/tapegrad/_tape.pxd", "src/tapegrad/_*.pxi",
-                "csrc/tg_tape.*", "csrc/tg_ops.h", "csrc/tg_replay.*", "csrc/tg_record.h",
+                "csrc/tg_tape.*", "csrc/tg_ops.h", "csrc/tg_replay*", "csrc/tg_record.h",
                 "csrc/tg_debug.h"],
     "_tensor": ["src/tapegrad/_tensor.pyx", "src/tapegrad/_kernels.pxd",
                 "src/tapegrad/_tensor_engine/*.pxi", "csrc/tg_kernels.*", "csrc/tg_debug.h"],

@@ -144,6 +144,7 @@ static int map_add(slot_map *m, const tg_node *key)
 static int allocate(tg_program *p)
 {
     size_t nslots = (size_t)p->ninputs + p->nops;
+    size_t nvalues = nslots + p->nconstants;
     size_t nops = p->nops > 0 ? p->nops : 1;
     p->inputs = (tg_node **)malloc((p->ninputs > 0 ? p->ninputs : 1) * sizeof *p->inputs);
     p->fresh = (uint8_t *)calloc(p->ninputs > 0 ? p->ninputs : 1, 1);
@@ -151,14 +152,16 @@ static int allocate(tg_program *p)
     p->op = (uint8_t *)malloc(nops);
     p->a = (uint32_t *)malloc(nops * sizeof *p->a);
     p->b = (uint32_t *)malloc(nops * sizeof *p->b);
-    p->y = (double *)malloc(nops * sizeof *p->y);
-    p->value = (double *)malloc((nslots > 0 ? nslots : 1) * sizeof *p->value);
+    p->value = (double *)malloc((nvalues > 0 ? nvalues : 1) * sizeof *p->value);
     p->flags = (uint8_t *)calloc(nslots > 0 ? nslots : 1, 1);
     p->local = (double *)malloc(2 * nops * sizeof *p->local);
     p->grad = (double *)calloc(nslots > 0 ? nslots : 1, sizeof *p->grad);
     p->is_output = (uint8_t *)calloc(nops, 1);
-    if (!p->inputs || !p->fresh || !p->nodes || !p->op || !p->a || !p->b || !p->y
-        || !p->value || !p->flags || !p->local || !p->grad || !p->is_output)
+    p->chain = (uint16_t *)calloc(nops, sizeof *p->chain);
+    p->grads_zero = 1;                  /* grad is calloc'd */
+    if (!p->inputs || !p->fresh || !p->nodes || !p->op || !p->a || !p->b
+        || !p->value || !p->flags || !p->local || !p->grad || !p->is_output
+        || !p->chain)
         return TG_ERR_NOMEM;
     return TG_OK;
 }
@@ -175,6 +178,69 @@ static double folded_number(const tg_node *node)
     default:
         return 0.0;
     }
+}
+
+/* Whether operation k's slot is used once, by a later operation, and is no
+ * output: then its gradient in a flat backward is 0 until that one
+ * consumer adds to it (uses: each operation's consumers, 2 for more). */
+static int used_once(const tg_program *p, const uint8_t *uses, uint32_t k)
+{
+    return uses[k] == 1 && !p->is_output[k];
+}
+
+/* Whether operations k, k + 1 are a pair of a neuron chain whose first
+ * slot is start: a product of two slots older than start, used only by
+ * the sum after it, which adds it to the sum before (sum: that slot, used
+ * only here; or TG_NO_SLOT for the first pair: any slot older than start). */
+static int chain_pair(const tg_program *p, const uint8_t *uses, uint32_t k, uint32_t start,
+                      uint32_t sum)
+{
+    const uint32_t product = p->ninputs + k;
+    return k + 1 < p->nops && p->op[k] == TG_OP_MUL && p->op[k + 1] == TG_OP_ADD
+        && p->a[k] < start && p->b[k] < start && p->b[k + 1] == product
+        && used_once(p, uses, k)
+        && (sum == TG_NO_SLOT ? p->a[k + 1] < start
+                              : p->a[k + 1] == sum && used_once(p, uses, sum - p->ninputs));
+}
+
+/* Marks the neuron chains (tg_program.chain), longest first from each
+ * start, once the outputs are known. TG_ERR_NOMEM. */
+static int find_chains(tg_program *p)
+{
+    uint8_t *uses = (uint8_t *)calloc(p->nops > 0 ? p->nops : 1, 1);
+    if (uses == NULL)
+        return TG_ERR_NOMEM;
+    for (uint32_t k = 0; k < p->nops; k++) {
+        const uint32_t second = tg_replay_two_operands(p->op[k]) ? p->b[k] : TG_NO_SLOT;
+        const uint32_t operand[2] = {p->a[k], second};
+        for (int j = 0; j < 2; j++) {
+            if (operand[j] != TG_NO_SLOT && operand[j] >= p->ninputs
+                && uses[operand[j] - p->ninputs] < 2)
+                uses[operand[j] - p->ninputs]++;
+        }
+    }
+    for (uint32_t k = 0; k < p->nops;) {
+        const uint32_t start = p->ninputs + k;
+        uint32_t n = 0;
+        int of_inputs = 1;      /* the first sum and every product read an input */
+        while (n < TG_CHAIN_LENGTH
+               && chain_pair(p, uses, k + 2 * n, start,
+                             n == 0 ? TG_NO_SLOT : start + 2 * n - 1)) {
+            const uint32_t product = k + 2 * n;
+            of_inputs = of_inputs && (n > 0 || p->a[k + 1] < p->ninputs)
+                        && (p->a[product] < p->ninputs || p->b[product] < p->ninputs);
+            n++;
+        }
+        if (n == 0) {
+            k++;
+            continue;
+        }
+        p->chain[k] = (uint16_t)(n | (of_inputs ? TG_CHAIN_OF_INPUTS : 0));
+        p->chain[k + 2 * n - 1] = (uint16_t)n;
+        k += 2 * n;
+    }
+    free(uses);
+    return TG_OK;
 }
 
 static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
@@ -209,6 +275,7 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
                 return TG_ERR_CUSTOM;
             }
             p->nops++;
+            p->nconstants += node->nparents < 2;
             for (uint32_t k = 0; k < node->nparents; k++) {
                 tg_node *parent = node->up.parent[k];
                 int64_t where = recorded_position(r, parent);
@@ -231,7 +298,7 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             p->inputs[inputs->slots[i]] = (tg_node *)inputs->keys[i];
     }
     /* oldest first: the order of the replay */
-    uint32_t k = 0;
+    uint32_t k = 0, constant = p->ninputs + p->nops;
     at = 0;
     for (size_t s = 0; s < r->nsegments; s++) {
         tg_segment *segment = r->segments[s];
@@ -245,6 +312,10 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
                 int64_t where = recorded_position(r, parent);
                 operand[j] = where >= 0 ? slot_of[where] : map_find(inputs, parent);
             }
+            if (node->nparents < 2) {
+                operand[1] = constant++;
+                p->value[operand[1]] = folded_number(node);
+            }
             slot_of[at] = p->ninputs + k;
             if (p->nsegments == 0 || p->segments[p->nsegments - 1] != segment) {
                 p->segments[p->nsegments] = segment;
@@ -255,7 +326,6 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             p->op[k] = node->op;
             p->a[k] = operand[0];
             p->b[k] = operand[1];
-            p->y[k] = node->nparents == 2 ? 0.0 : folded_number(node);
             k++;
         }
     }
@@ -271,7 +341,7 @@ static int build(tg_program *p, recorded *r, slot_map *inputs, uint8_t *reached,
             p->output_ops[p->noutput_ops++] = op;
         p->is_output[op] = 1;
     }
-    return TG_OK;
+    return find_chains(p);
 }
 
 int tg_program_build(tg_program *program, const tg_node *sentinel, tg_node *const *outputs,
@@ -322,12 +392,12 @@ void tg_program_free(tg_program *p)
     free(p->op);
     free(p->a);
     free(p->b);
-    free(p->y);
     free(p->value);
     free(p->flags);
     free(p->local);
     free(p->grad);
     free(p->is_output);
+    free(p->chain);
     free(p->output_ops);
     free(p->segments);
     free(p->first_index);
@@ -371,144 +441,6 @@ int tg_program_has_closure(const tg_program *p)
         if (p->inputs[i]->flags & TG_HAS_CLOSURE)
             return 1;
     return 0;
-}
-
-/* ------------------------------------------------------------ replaying */
-
-static int is_add_or_mul(int op)
-{
-    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_ADD_CONST
-        || op == TG_OP_ADD_INT_CONST || op == TG_OP_MUL_CONST || op == TG_OP_MUL_INT_CONST;
-}
-
-int tg_program_forward(tg_program *p, uint32_t *failed)
-{
-    double *value = p->value;
-    uint8_t *flags = p->flags;
-    uint32_t ndeferred = 0;
-    for (uint32_t i = 0; i < p->ninputs; i++) {
-        value[i] = p->inputs[i]->data;
-        flags[i] = p->inputs[i]->flags & TG_INT_DATA;
-    }
-    for (uint32_t k = 0; k < p->nops; k++) {
-        const int op = p->op[k];
-        const uint32_t a = p->a[k], b = p->b[k];
-        const double x = value[a];
-        const double y = b != TG_NO_SLOT ? value[b] : p->y[k];
-        const int a_int = flags[a] & TG_INT_DATA;
-        const int b_int = b != TG_NO_SLOT && (flags[b] & TG_INT_DATA);
-        double out = 0.0;
-        double local[2] = {0.0, 0.0};
-        int deferred = TG_OK;
-        int status = tg_op_forward(op, x, y, &out, local, &deferred);
-        const int is_int = tg_int_result(op, a_int, b_int, x, y);
-        if (status == TG_OK && is_int && is_add_or_mul(op) && !isfinite(out))
-            status = TG_ERR_RANGE;
-        if (status != TG_OK) {
-            *failed = k;
-            return status;
-        }
-        if (is_int)
-            out = tg_int_value(out);
-        if (op == TG_OP_POW_CONST || op == TG_OP_POW_INT)
-            local[1] = y;      /* the exponent, for the node's name */
-        const uint32_t s = p->ninputs + k;
-        value[s] = out;
-        p->local[2 * k] = local[0];
-        p->local[2 * k + 1] = local[1];
-        flags[s] = (uint8_t)((is_int ? TG_INT_DATA : 0)
-                             | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
-                             | (deferred != TG_OK && deferred != TG_ERR_ZERODIV
-                                ? TG_LOCAL_RANGE : 0));
-        ndeferred += deferred != TG_OK;
-    }
-    p->ndeferred = ndeferred;
-    return TG_OK;
-}
-
-/* Writes operation k of the last forward into its node, with gradient grad
- * (and, folded, micrograd's leaf for its number with constant_grad). */
-static void write_node(tg_program *p, uint32_t k, double grad, double constant_grad)
-{
-    const uint8_t replayed = TG_INT_DATA | TG_LOCAL_ZERODIV | TG_LOCAL_RANGE;
-    tg_node *node = p->nodes[k];
-    const uint32_t s = p->ninputs + k;
-    double second = p->local[2 * k + 1];
-    if (node->op != p->op[k]) {
-        /* _prev unfolded it into a plain + or * onto a constant leaf */
-        if (p->op[k] == TG_OP_ADD_CONST || p->op[k] == TG_OP_ADD_INT_CONST)
-            second = 1.0;
-        node->up.parent[1]->grad = 0.0;
-    } else if (tg_op_is_folded(node->op)) {
-        node->up.folded.constant_grad = constant_grad;
-    }
-    node->data = p->value[s];
-    node->grad = grad;
-    node->local[0] = p->local[2 * k];
-    node->local[1] = second;
-    node->flags = (uint8_t)((node->flags & ~replayed) | p->flags[s]);
-}
-
-static void zero_fresh_leaves(tg_program *p)
-{
-    for (uint32_t i = 0; i < p->ninputs; i++) {
-        if (p->fresh[i])
-            p->inputs[i]->grad = 0.0;
-    }
-}
-
-void tg_program_write_back(tg_program *p)
-{
-    for (uint32_t k = 0; k < p->nops; k++)
-        write_node(p, k, 0.0, 0.0);
-    zero_fresh_leaves(p);
-}
-
-void tg_program_write_outputs(tg_program *p)
-{
-    for (uint32_t i = 0; i < p->noutput_ops; i++)
-        write_node(p, p->output_ops[i], 0.0, 0.0);
-    zero_fresh_leaves(p);
-}
-
-/* The grad micrograd's leaf for the number of folded operation k gets from
- * one sweep: 0 + its derivative x the operation's gradient. */
-static double constant_grad(const tg_program *p, uint32_t k, const double *grad)
-{
-    return 0.0 + tg_folded_derivative(p->op[k], &p->local[2 * k]) * grad[p->ninputs + k];
-}
-
-/* Whether the one backward of the last forward passed operation k: ops is
- * newest first (tg_program_reach), or NULL for every operation up to root. */
-static int passed(const tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach,
-                  uint32_t k)
-{
-    if (ops == NULL)
-        return p->ninputs + k <= root;
-    uint32_t lo = 0, hi = nreach;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (ops[mid] == k)
-            return 1;
-        if (ops[mid] > k)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return 0;
-}
-
-void tg_program_flush(tg_program *p, const double *grad, uint32_t root, const uint32_t *ops,
-                      uint32_t nreach)
-{
-    for (uint32_t k = 0; k < p->nops; k++) {
-        if (p->is_output[k])
-            continue;
-        const int folded = grad != NULL && tg_op_is_folded(p->op[k])
-                           && passed(p, root, ops, nreach, k);
-        write_node(p, k, grad != NULL ? grad[p->ninputs + k] : 0.0,
-                   folded ? constant_grad(p, k, grad) : 0.0);
-    }
 }
 
 uint32_t tg_program_unfolded(const tg_program *p)
@@ -643,92 +575,10 @@ int tg_program_reach(const tg_program *p, uint32_t root, uint32_t *ops, uint32_t
         ops[n++] = k;
         if (p->a[k] >= p->ninputs)
             reached[p->a[k] - p->ninputs] = 1;
-        if (p->b[k] != TG_NO_SLOT && p->b[k] >= p->ninputs)
+        if (tg_replay_two_operands(p->op[k]) && p->b[k] >= p->ninputs)
             reached[p->b[k] - p->ninputs] = 1;
     }
     free(reached);
     *nreach = n;
-    return TG_OK;
-}
-
-void tg_program_clear_grads(tg_program *p)
-{
-    memset(p->grad + p->ninputs, 0, (size_t)p->nops * sizeof *p->grad);
-}
-
-/* local derivative x gradient, accumulated into the operands: the eager
- * sweep's arithmetic (tg_sweep_run), in its order */
-static inline void backward_op(tg_program *p, double *grad, uint32_t k)
-{
-    const double g = grad[p->ninputs + k];
-    grad[p->a[k]] += p->local[2 * k] * g;
-    if (p->b[k] != TG_NO_SLOT)
-        grad[p->b[k]] += p->local[2 * k + 1] * g;
-}
-
-void tg_program_backward(tg_program *p, uint32_t root, const uint32_t *ops, uint32_t nreach)
-{
-    double *grad = p->grad;
-    for (uint32_t i = 0; i < p->ninputs; i++)
-        grad[i] = p->inputs[i]->grad;
-    for (uint32_t i = 0; i < p->noutput_ops; i++)
-        grad[p->ninputs + p->output_ops[i]] = p->nodes[p->output_ops[i]]->grad;
-    grad[root] = 1.0;
-    if (ops == NULL) {
-        for (uint32_t k = root - p->ninputs + 1; k-- > 0;)
-            backward_op(p, grad, k);
-    } else {
-        for (uint32_t i = 0; i < nreach; i++)
-            backward_op(p, grad, ops[i]);
-    }
-    for (uint32_t i = 0; i < p->ninputs; i++)
-        p->inputs[i]->grad = grad[i];
-    for (uint32_t i = 0; i < p->noutput_ops; i++) {
-        const uint32_t k = p->output_ops[i];
-        tg_node *node = p->nodes[k];
-        node->grad = grad[p->ninputs + k];
-        if (tg_op_is_folded(p->op[k]) && node->op == p->op[k] && passed(p, root, ops, nreach, k))
-            node->up.folded.constant_grad += tg_folded_derivative(p->op[k], &p->local[2 * k])
-                                             * grad[p->ninputs + k];
-    }
-}
-
-int tg_program_step_sgd(tg_program *p, uint32_t root, tg_node *const *params,
-                        const uint32_t *param_slot, const double *lr, uint32_t nparams,
-                        uint32_t *failed)
-{
-    double *grad = p->grad;
-    if (p->ndeferred > 0) {
-        /* every operation depends on the root (one output): eager backward
-         * raises at the newest one with a deferred error */
-        for (uint32_t k = root - p->ninputs + 1; k-- > 0;) {
-            const uint8_t flags = p->flags[p->ninputs + k];
-            if (flags & (TG_LOCAL_ZERODIV | TG_LOCAL_RANGE)) {
-                *failed = k;
-                return flags & TG_LOCAL_ZERODIV ? TG_ERR_ZERODIV : TG_ERR_RANGE;
-            }
-        }
-    }
-    for (uint32_t i = 0; i < p->ninputs; i++)
-        grad[i] = p->inputs[i]->grad;
-    tg_program_clear_grads(p);
-    for (uint32_t i = 0; i < nparams; i++) {
-        if (param_slot[i] != TG_NO_SLOT)
-            grad[param_slot[i]] = 0.0;                  /* zero_grad */
-    }
-    grad[root] = 1.0;
-    for (uint32_t k = root - p->ninputs + 1; k-- > 0;)
-        backward_op(p, grad, k);
-    for (uint32_t i = 0; i < p->ninputs; i++) {
-        if (!p->fresh[i])
-            p->inputs[i]->grad = grad[i];
-    }
-    for (uint32_t i = 0; i < nparams; i++) {
-        tg_node *param = params[i];
-        const double g = param_slot[i] != TG_NO_SLOT ? grad[param_slot[i]] : 0.0;
-        param->grad = g;
-        param->data = param->data - lr[i] * g;
-        param->flags = (uint8_t)(param->flags & ~TG_INT_DATA);
-    }
     return TG_OK;
 }

@@ -16,7 +16,15 @@
  * engine's own sweep, so its gradients are the eager bits.
  *
  * Slots: [0, ninputs) are the inputs, [ninputs, ninputs + nops) the
- * operations in tape order. No Python here; the replay needs no GIL.
+ * operations in tape order, then nconstants slots that hold the numbers a
+ * one-operand operation folded in (a constant, an exponent, or 0): every
+ * operation reads its second operand, Value or number, as a slot. No Python
+ * here; the replay needs no GIL.
+ *
+ * Local derivatives: the program keeps those of the ops whose derivative
+ * costs more than its operands to read (powers, tanh, exp, log, sigmoid); the
+ * others' (+, *, relu) are the same tg_ops.h functions run again on the
+ * operand slots wherever they are read, which costs the forward no stores.
  */
 #ifndef TG_REPLAY_H
 #define TG_REPLAY_H
@@ -24,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tg_ops.h"
 #include "tg_tape.h"
 
 #ifdef __cplusplus
@@ -36,6 +45,15 @@ extern "C" {
 
 #define TG_NO_SLOT UINT32_MAX
 
+#define TG_CHAIN_LENGTH 0x7FFFu
+#define TG_CHAIN_OF_INPUTS 0x8000u
+
+/* The ops whose second operand is a Value's slot (the others': a constant slot). */
+static inline int tg_replay_two_operands(int op)
+{
+    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_POW;
+}
+
 typedef struct tg_program {
     uint32_t ninputs;
     uint32_t nops;
@@ -44,13 +62,26 @@ typedef struct tg_program {
     tg_node **nodes;           /* the recorded operations, in tape order */
     uint8_t *op;               /* their op codes, as recorded */
     uint32_t *a;               /* slot of the first operand */
-    uint32_t *b;               /* slot of the second, or TG_NO_SLOT: then y is the number */
-    double *y;                 /* a folded constant or an exponent */
-    double *value;             /* one per slot */
+    uint32_t *b;               /* slot of the second: a Value's, or a constant slot */
+    uint32_t nconstants;
+    double *value;             /* one per slot, constants included */
     uint8_t *flags;            /* one per slot: TG_INT_DATA, TG_LOCAL_ZERODIV, TG_LOCAL_RANGE */
-    double *local;             /* two per operation */
+    double *local;             /* two per operation, written for the costlier ops (above) */
     double *grad;              /* one per slot: the flat backward's gradients */
     uint8_t *is_output;        /* one per operation: its node is an output, always written */
+    /* Neuron chains, which a replay runs without a dispatch per operation:
+     * n pairs from operation k, each a * of two slots older than the chain
+     * and then a + of the sum before (older, for the first) and that
+     * product; the products and the sums inside have no other consumer and
+     * are no outputs. chain[k] (a *) and chain[k + 2n - 1] (the last +)
+     * hold n (TG_CHAIN_LENGTH); 0 elsewhere. chain[k] has TG_CHAIN_OF_INPUTS
+     * too where each product and the first sum read an input: without an
+     * int among the inputs, no slot of the chain can stand for an int. */
+    uint16_t *chain;
+    int grads_zero;            /* every operation's slot in grad holds 0 */
+    /* the last forward (inner) set to 0 the gradient of every operation but
+     * those inside chains, and no backward has run since */
+    int grads_cleared;
     uint32_t *output_ops;      /* the operations that are outputs, each once */
     uint32_t noutput_ops;
     uint32_t ndeferred;        /* operations of the last forward with a TG_LOCAL_* error */
@@ -89,8 +120,10 @@ int tg_program_has_closure(const tg_program *program);
 
 /* Recomputes every value, local derivative and flag from the inputs' data.
  * On an error (the status Python's float arithmetic would raise), *failed is
- * the operation that raised and nothing was written to the tape. */
-int tg_program_forward(tg_program *program, uint32_t *failed);
+ * the operation that raised and nothing was written to the tape. inner 0
+ * (for tg_program_step_sgd only): the slots inside neuron chains are left
+ * as they were, as nothing but a write-back or a flush reads them. */
+int tg_program_forward(tg_program *program, int inner, uint32_t *failed);
 
 /* Writes the values, local derivatives and flags of the last forward into
  * the recorded nodes, with a zero gradient, as a fresh eager graph has. */
@@ -152,8 +185,9 @@ int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops, ui
 void tg_program_clear_grads(tg_program *program);
 
 /* backward() from the root slot over the flat arrays, after a forward, as
- * the engine's sweep runs it on the written-back nodes: the root's gradient
- * is set to 1, and each operation the root depends on (ops, nreach of them,
+ * the engine's sweep runs it on the written-back nodes: the operations'
+ * gradients start at 0 (cleared here, or by the forward), the root's is set
+ * to 1, and each operation the root depends on (ops, nreach of them,
  * newest first; or with ops NULL, every operation up to the root) adds local
  * derivative x its gradient into its operands', newest first. The inputs'
  * and the outputs' gradients are read from their nodes and written back

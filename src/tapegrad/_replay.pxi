@@ -33,7 +33,7 @@ cdef extern from "tg_replay.h" nogil:
         uint8_t *flags
         uint32_t *a
         uint32_t *b
-        double *y
+        uint32_t nconstants
         double *value
         double *grad
         uint32_t *output_ops
@@ -50,7 +50,7 @@ cdef extern from "tg_replay.h" nogil:
     size_t tg_program_handles(const tg_program *program)
     size_t tg_program_side_handles(const tg_program *program)
     int tg_program_has_closure(const tg_program *program)
-    int tg_program_forward(tg_program *program, uint32_t *failed)
+    int tg_program_forward(tg_program *program, int inner, uint32_t *failed)
     void tg_program_write_back(tg_program *program)
     void tg_program_write_outputs(tg_program *program)
     void tg_program_flush(tg_program *program, const double *grad, uint32_t root,
@@ -64,7 +64,6 @@ cdef extern from "tg_replay.h" nogil:
                         const uint32_t *last, uint32_t nranges, uint8_t *hit)
     int tg_program_reach(const tg_program *program, uint32_t root, uint32_t *ops,
                          uint32_t *nreach)
-    void tg_program_clear_grads(tg_program *program)
     void tg_program_backward(tg_program *program, uint32_t root, const uint32_t *ops,
                              uint32_t nreach)
     int tg_program_step_sgd(tg_program *program, uint32_t root,
@@ -518,7 +517,6 @@ cdef class _Recording:
                     return False
                 if self.grads_valid:    # another thread's, while this one waited
                     return False
-                tg_program_clear_grads(&self.program)
                 self.grads_valid = True
                 self.flat_root = root
                 with nogil:
@@ -585,10 +583,13 @@ cdef class _Recording:
         cdef bint same = self.sgd_params is not None
         cdef list lrs = [float(group["lr"]) for group in groups]  # may run Python: first
         cdef list sizes = []
+        cdef list listed
         for group in groups:
             params = group["params"]
-            sizes.append(len(params))
-            for p in params:
+            listed = params if type(params) is list else list(params)  # indexed: no iterator
+            sizes.append(len(listed))
+            for j in range(len(listed)):
+                p = listed[j]
                 if same and (i >= self.sgd_n or self.sgd_params[i] is not p
                              or (<Value?>p).node != self.sgd_nodes[i]):
                     same = False
@@ -645,7 +646,7 @@ cdef class _Recording:
             if self.pending:
                 self._unpend()          # in_use: no one sees what it drops
             with nogil:
-                status = tg_program_forward(&self.program, &failed)
+                status = tg_program_forward(&self.program, False, &failed)  # a step writes no node
             if status != TG_OK:
                 self._raise_at(status, failed)
             locked = _lock_tape()
@@ -654,8 +655,7 @@ cdef class _Recording:
             _unlock_tape(locked)
             if status != TG_OK:
                 x = self.program.value[self.program.a[failed]]
-                e = (self.program.value[self.program.b[failed]]
-                     if self.program.op[failed] == TG_OP_POW else self.program.y[failed])
+                e = self.program.value[self.program.b[failed]]   # a Value's or the exponent
                 _raise(status, f"the derivative of {x!r} ** {e!r} needs {x!r} ** {e - 1!r}")
             loss = self.program.value[root]
             return int(loss) if self.program.flags[root] & TG_INT_DATA else loss
@@ -696,7 +696,7 @@ cdef class _Recording:
             if not self.leaf_inputs:
                 _flush_all()                    # the forward reads operations' data
             with nogil:
-                status = tg_program_forward(&self.program, &failed)
+                status = tg_program_forward(&self.program, True, &failed)
             if status != TG_OK:
                 self._raise_at(status, failed)
             locked = _lock_tape()
@@ -727,14 +727,12 @@ cdef class _Recording:
         """The error the eager op would have raised, with its wording."""
         cdef uint8_t op = self.program.op[k]
         x = self.program.value[self.program.a[k]]
-        if op == TG_OP_POW:
-            _raise(status, f"{x!r} ** {self.program.value[self.program.b[k]]!r}")
-        if op == TG_OP_POW_CONST or op == TG_OP_POW_INT:
-            _raise(status, f"{x!r} ** {self.program.y[k]!r}")
+        # the second operand: a Value's slot, or the constant slot of a folded number
+        other = self.program.value[self.program.b[k]]
+        if op == TG_OP_POW or op == TG_OP_POW_CONST or op == TG_OP_POW_INT:
+            _raise(status, f"{x!r} ** {other!r}")
         if status == TG_ERR_RANGE and (op == TG_OP_ADD or op == TG_OP_MUL or _is_op_folded(op)):
             # only ints overflow in + and *: eager's TG_ERR_INT_RANGE, with its operands
-            other = self.program.value[self.program.b[k]] if self.program.b[k] != TG_NO_SLOT \
-                else self.program.y[k]
             _raise(TG_ERR_INT_RANGE, f"{x!r} {_OP_NAMES[op]} {other!r}")
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
         return -1

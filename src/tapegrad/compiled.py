@@ -156,7 +156,8 @@ class Compiled:
             # inside another compiled function's recording: run, so that it
             # records these operations as its own
             return self.loss_fn(*args, **kwargs)
-        key = _key((args, kwargs))
+        # (a 3-tuple with kwargs: never equal to the 2-tuple key of a tuple alone)
+        key = _key(args) if not kwargs else (dict, _key(args), _key(kwargs))
         if self.optimizer is not None:
             return self._train_step(key, args, kwargs)
         for entry in list(self._entries):
@@ -287,7 +288,7 @@ def _key(x):
     if isinstance(x, np.ndarray):
         if x.dtype == object:
             return (np.ndarray, x.shape, tuple([_key(item) for item in x.ravel()]))
-        return (np.ndarray, x.dtype.str, x.shape, x.tobytes())
+        return (np.ndarray, x.dtype, x.shape, x.tobytes())   # dtype: quicker than its .str
     if isinstance(x, numbers.Integral):
         return (kind, int(x))
     if isinstance(x, numbers.Real):
