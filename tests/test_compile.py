@@ -370,6 +370,26 @@ def test_a_fused_sgd_step_gives_the_bits_of_the_python_step():
     assert step.recordings == 1 and step.replays == 19
 
 
+@pytest.mark.parametrize("option", [("momentum", 0.9), ("weight_decay", 1e-2),
+                                    ("maximize", True)])
+def test_a_fused_step_refuses_options_switched_on_after_compile(option):
+    # the fused step does p.data -= lr * p.grad: an option set later must not be ignored
+    w, x = Value(0.5), Value(3.0)
+    sgd = tapegrad.optim.SGD([w], lr=0.1)
+    step = tapegrad.compile(lambda w, x: (w * x - 1.0) ** 2, optimizer=sgd)
+    step(w, x)
+    step(w, x)                      # a replay
+    before = (w.data, w.grad)
+    name, value = option
+    sgd.param_groups[0][name] = value
+    with pytest.raises(ValueError, match=f"param group 0 has {name}="):
+        step(w, x)
+    assert (w.data, w.grad) == before       # nothing done
+    sgd.param_groups[0][name] = False if name == "maximize" else 0
+    step(w, x)
+    assert w.data != before[0]
+
+
 def test_fusing_takes_plain_sgd_over_values_only():
     w = Value(1.0)
     with pytest.raises(TypeError, match="SGD only"):

@@ -72,6 +72,13 @@ def compile(loss_fn, optimizer=None):
     * **Not tracked**: the code of loss_fn and of the objects it calls. If it
       would now use other Values (a new model, a parameter replaced rather
       than updated), compile a fresh function.
+    * **Dropped, as jax.jit drops them**: operations no output depends on. A
+      replay does not run them, so one that would raise on the new inputs
+      (``(w * 1000).exp()`` computed and never used) raises eagerly but not
+      in a replay.
+    * **NaN bits**: a NaN is a NaN in both, but when both operands of ``+``
+      or ``*`` are NaNs of different signs, which one comes out is the
+      compiler's choice, and a replay may give the other sign.
 
     A call never changes a Value the caller still holds: when the outputs of
     a recording (or a Value taken from its graph, with _prev say, or kept from
@@ -108,12 +115,21 @@ def _check_fusable(optimizer):
     if type(optimizer) is not SGD:
         raise TypeError("compile(optimizer=) fuses tapegrad.optim.SGD only, "
                         f"not {type(optimizer).__name__}")
+    _check_plain(optimizer.param_groups)
     for group in optimizer.param_groups:
-        if group["momentum"] or group["weight_decay"] or group["maximize"]:
-            raise ValueError("compile(optimizer=) fuses plain SGD: momentum, weight_decay "
-                             "and maximize must be off")
         if not all(isinstance(p, Value) for p in group["params"]):
             raise TypeError("compile(optimizer=) fuses an SGD over Values")
+
+
+def _check_plain(groups):
+    """Raises unless every group is plain SGD: checked at each call too, since a group's
+    options can change after compile() (the fused step would silently ignore them)."""
+    for i, group in enumerate(groups):
+        on = [name for name in ("momentum", "weight_decay", "maximize") if group.get(name)]
+        if on:
+            raise ValueError("compile(optimizer=) fuses plain SGD: momentum, weight_decay "
+                             f"and maximize must be off, and param group {i} has "
+                             + ", ".join(f"{name}={group[name]!r}" for name in on))
 
 
 class _Output:
@@ -216,6 +232,7 @@ class Compiled:
     def _train_step(self, key, args, kwargs):
         """forward, zero_grad, backward, SGD: fused when a recording can replay."""
         groups = self.optimizer.param_groups
+        _check_plain(groups)
         for entry in list(self._entries):
             if entry.key == key and entry.single:
                 try:
