@@ -261,6 +261,34 @@ static inline double tg_int_value(double out)
     return out == 0.0 ? 0.0 : out;
 }
 
+/* op of x and y as micrograd computes it, for eager recording and the replay
+ * alike: the value (*out), the local derivatives, and *flags: TG_INT_DATA by
+ * micrograd's int rule (a_int, b_int: whether the operands stand for ints),
+ * and TG_LOCAL_ZERODIV or TG_LOCAL_RANGE for an error that backward meets.
+ * ints 0 (a constant): the caller knows tg_int_result gives 0, as for any sum
+ * or product with a float operand. TG_OK, the forward's error, or
+ * TG_ERR_INT_RANGE for an int result beyond a double; then nothing is set but
+ * *out and local. Always inlined: with op a constant, the switches fold. */
+static TG_ALWAYS_INLINE int tg_op_evaluate(int op, double x, double y, int a_int, int b_int,
+                                           const int ints, double *out, uint8_t *flags,
+                                           double local[2])
+{
+    int deferred = TG_OK;
+    const int status = tg_op_forward(op, x, y, out, local, &deferred);
+    if (status != TG_OK)
+        return status;
+    const int is_int = ints && tg_int_result(op, a_int, b_int, x, y);
+    if (is_int) {
+        if (!isfinite(*out))
+            return TG_ERR_INT_RANGE;
+        *out = tg_int_value(*out);
+    }
+    *flags = (uint8_t)((is_int ? TG_INT_DATA : 0)
+                       | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
+                       | (deferred != TG_OK && deferred != TG_ERR_ZERODIV ? TG_LOCAL_RANGE : 0));
+    return TG_OK;
+}
+
 #ifdef __cplusplus
 }
 #endif

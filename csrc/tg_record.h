@@ -15,23 +15,20 @@ extern "C" {
 #endif
 
 /* tg_record_into, told by its caller whether the result may stand for an int
- * (ints 0: the caller knows that tg_int_result gives 0 for these operands, as
- * for any sum or product with a float parent). */
+ * (ints as tg_op_evaluate takes it). */
 static TG_ALWAYS_INLINE int tg_record_into_as(tg_node *node, uint16_t index, int op,
                                               tg_node *a, tg_node *b, double y, const int ints)
 {
-    const double x2 = b != NULL ? b->data : y;
-    const int is_int = ints && tg_int_result(op, a->flags & TG_INT_DATA,
-                                             b != NULL && (b->flags & TG_INT_DATA), a->data, x2);
     double value = 0.0;
     double local[2] = {0.0, 0.0};
-    int deferred = TG_OK;
-    int status = tg_op_forward(op, a->data, x2, &value, local, &deferred);
+    uint8_t flags = 0;
+    const int status = tg_op_evaluate(op, a->data, b != NULL ? b->data : y,
+                                      a->flags & TG_INT_DATA,
+                                      b != NULL && (b->flags & TG_INT_DATA), ints, &value, &flags,
+                                      local);
     if (status != TG_OK)
         return status;
-    if (is_int && !isfinite(value))
-        return TG_ERR_INT_RANGE;
-    node->data = is_int ? tg_int_value(value) : value;
+    node->data = value;
     node->grad = 0.0;
     node->local[0] = local[0];
     node->local[1] = local[1];
@@ -40,9 +37,7 @@ static TG_ALWAYS_INLINE int tg_record_into_as(tg_node *node, uint16_t index, int
     node->handle = NULL;
     node->index = index;
     node->op = (uint8_t)op;
-    node->flags = (uint8_t)((is_int ? TG_INT_DATA : 0)
-                            | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
-                            | (deferred != TG_OK && deferred != TG_ERR_ZERODIV ? TG_LOCAL_RANGE : 0));
+    node->flags = flags;
     node->nparents = b != NULL ? 2 : 1;
     return TG_OK;
 }

@@ -25,13 +25,6 @@ static TG_ALWAYS_INLINE int keeps_local(int op)
         && op != TG_OP_RELU;
 }
 
-/* The + and * ops: only an int result of theirs can overflow a double. */
-static TG_ALWAYS_INLINE int is_add_or_mul(int op)
-{
-    return op == TG_OP_ADD || op == TG_OP_MUL || op == TG_OP_ADD_CONST
-        || op == TG_OP_ADD_INT_CONST || op == TG_OP_MUL_CONST || op == TG_OP_MUL_INT_CONST;
-}
-
 /* The program's arrays, in locals the compiler may keep in registers: a
  * store through a uint8_t pointer may alias anything, the program struct
  * too, so reading the arrays through it would reload them after each flag. */
@@ -68,29 +61,6 @@ static TG_ALWAYS_INLINE void op_local(const arrays r, uint32_t k, int op, double
     (void)tg_op_forward(op, r.value[r.a[k]], r.value[r.b[k]], &out, local, &deferred);
 }
 
-/* The value of op of x and y (a_int, b_int: whether they stand for ints),
- * its flags (TG_INT_DATA, and a deferred error's TG_LOCAL_*) and local
- * derivatives: tg_ops.h's arithmetic and micrograd's int rule
- * (tg_int_result), as eager recording takes them (tg_record_into). */
-static TG_ALWAYS_INLINE int op_value(int op, double x, double y, int a_int, int b_int,
-                                     double *out, uint8_t *flag, double local[2])
-{
-    int deferred = TG_OK;
-    const int status = tg_op_forward(op, x, y, out, local, &deferred);
-    if (status != TG_OK)
-        return status;
-    const int is_int = tg_int_result(op, a_int, b_int, x, y);
-    if (is_int) {
-        if (is_add_or_mul(op) && !isfinite(*out))
-            return TG_ERR_RANGE;
-        *out = tg_int_value(*out);
-    }
-    *flag = (uint8_t)((is_int ? TG_INT_DATA : 0)
-                      | (deferred == TG_ERR_ZERODIV ? TG_LOCAL_ZERODIV : 0)
-                      | (deferred != TG_OK && deferred != TG_ERR_ZERODIV ? TG_LOCAL_RANGE : 0));
-    return TG_OK;
-}
-
 /* Operation k, of the constant op, from its operands' slots into its own
  * (and its local derivatives where keeps_local); clear: its gradient is set
  * to 0 too, for the flat backward. */
@@ -102,8 +72,8 @@ static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, int c
     double local[2] = {0.0, 0.0};
     uint8_t flag = 0;
     const int b_int = tg_replay_two_operands(op) && (r.flags[b] & TG_INT_DATA);
-    const int status = op_value(op, r.value[a], r.value[b], r.flags[a] & TG_INT_DATA, b_int,
-                                &out, &flag, local);
+    const int status = tg_op_evaluate(op, r.value[a], r.value[b], r.flags[a] & TG_INT_DATA, b_int,
+                                      1, &out, &flag, local);
     if (status != TG_OK)
         return status;
     r.value[r.ninputs + k] = out;
@@ -124,25 +94,30 @@ static TG_ALWAYS_INLINE int forward_op(const arrays r, uint32_t k, int op, int c
  * (a constant), only the last sum is written: the slots inside the chain
  * are read by nothing but the chain itself, and by the write-back, which a
  * fused step does not make. With inner, the last sum's gradient is set to 0
- * (the flat backward writes those inside: their one consumer is here). */
+ * (the flat backward writes those inside: their one consumer is here).
+ * ints 0 (a constant) where no slot of the chain can stand for an int (see
+ * TG_CHAIN_OF_INPUTS): no flag is read, and no error can arise (only ints
+ * overflow). */
 static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n, int inner,
-                                          uint32_t *failed)
+                                          const int ints, uint32_t *failed)
 {
     double sum = r.value[r.a[k + 1]];
-    int sum_int = r.flags[r.a[k + 1]] & TG_INT_DATA;
+    int sum_int = ints && (r.flags[r.a[k + 1]] & TG_INT_DATA);
     for (uint32_t j = 0; j < n; j++, k += 2) {
         const uint32_t a = r.a[k], b = r.b[k];
         double product = 0.0, next = 0.0;
         double local[2];
         uint8_t product_flag = 0, sum_flag = 0;
-        int status = op_value(TG_OP_MUL, r.value[a], r.value[b], r.flags[a] & TG_INT_DATA,
-                              r.flags[b] & TG_INT_DATA, &product, &product_flag, local);
+        int status = tg_op_evaluate(TG_OP_MUL, r.value[a], r.value[b],
+                                    ints && (r.flags[a] & TG_INT_DATA),
+                                    ints && (r.flags[b] & TG_INT_DATA), ints, &product,
+                                    &product_flag, local);
         if (status != TG_OK) {
             *failed = k;
             return status;
         }
-        status = op_value(TG_OP_ADD, sum, product, sum_int, product_flag & TG_INT_DATA, &next,
-                          &sum_flag, local);
+        status = tg_op_evaluate(TG_OP_ADD, sum, product, sum_int, product_flag & TG_INT_DATA,
+                                ints, &next, &sum_flag, local);
         if (status != TG_OK) {
             r.value[r.a[k + 1]] = sum;          /* the operands, for the error's message */
             r.value[r.ninputs + k] = product;
@@ -161,31 +136,6 @@ static TG_ALWAYS_INLINE int forward_chain(const arrays r, uint32_t k, uint32_t n
         sum_int = sum_flag & TG_INT_DATA;
     }
     return TG_OK;
-}
-
-/* forward_chain where no slot of the chain can stand for an int (see
- * TG_CHAIN_OF_INPUTS): no flag to read, and no error (only ints overflow). */
-static TG_ALWAYS_INLINE void forward_float_chain(const arrays r, uint32_t k, uint32_t n,
-                                                 int inner)
-{
-    double sum = r.value[r.a[k + 1]];
-    for (uint32_t j = 0; j < n; j++, k += 2) {
-        double product = 0.0, next = 0.0;
-        double local[2];
-        uint8_t flag = 0;
-        (void)op_value(TG_OP_MUL, r.value[r.a[k]], r.value[r.b[k]], 0, 0, &product, &flag,
-                       local);
-        (void)op_value(TG_OP_ADD, sum, product, 0, 0, &next, &flag, local);
-        if (inner || j + 1 == n) {
-            r.value[r.ninputs + k] = product;
-            r.value[r.ninputs + k + 1] = next;
-            r.flags[r.ninputs + k] = 0;
-            r.flags[r.ninputs + k + 1] = 0;
-        }
-        if (inner && j + 1 == n)
-            r.grad[r.ninputs + k + 1] = 0.0;
-        sum = next;
-    }
 }
 
 /* tg_program_forward, with inner a constant */
@@ -207,13 +157,11 @@ static TG_ALWAYS_INLINE int forward(tg_program *p, int inner, uint32_t *failed)
         int status;
         if (op[k] == TG_OP_MUL && chain[k] > 0) {
             const uint32_t n = chain[k] & TG_CHAIN_LENGTH;
-            if ((chain[k] & TG_CHAIN_OF_INPUTS) && !int_inputs) {
-                forward_float_chain(r, k, n, inner);
-            } else {
-                status = forward_chain(r, k, n, inner, failed);
-                if (status != TG_OK)
-                    return status;
-            }
+            status = (chain[k] & TG_CHAIN_OF_INPUTS) && !int_inputs
+                ? forward_chain(r, k, n, inner, 0, failed)
+                : forward_chain(r, k, n, inner, 1, failed);
+            if (status != TG_OK)
+                return status;
             k += 2 * n - 1;
             continue;
         }

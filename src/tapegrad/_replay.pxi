@@ -333,12 +333,6 @@ class NotReplayable(TypeError):
     """A recording holds a node whose value or _backward comes from Python."""
 
 
-cdef inline bint _is_op_folded(uint8_t op) noexcept:
-    """A Value and a Python number in one node (x + c, x * c)."""
-    return (op == TG_OP_ADD_CONST or op == TG_OP_ADD_INT_CONST
-            or op == TG_OP_MUL_CONST or op == TG_OP_MUL_INT_CONST)
-
-
 @cython.final
 cdef class _Recording:
     """One recording of a compiled function: the nodes it recorded (kept alive
@@ -731,9 +725,8 @@ cdef class _Recording:
         other = self.program.value[self.program.b[k]]
         if op == TG_OP_POW or op == TG_OP_POW_CONST or op == TG_OP_POW_INT:
             _raise(status, f"{x!r} ** {other!r}")
-        if status == TG_ERR_RANGE and (op == TG_OP_ADD or op == TG_OP_MUL or _is_op_folded(op)):
-            # only ints overflow in + and *: eager's TG_ERR_INT_RANGE, with its operands
-            _raise(TG_ERR_INT_RANGE, f"{x!r} {_OP_NAMES[op]} {other!r}")
+        if status == TG_ERR_INT_RANGE:     # an int + or * beyond a double, as eager names it
+            _raise(status, f"{x!r} {_OP_NAMES[op]} {other!r}")
         _raise(status, f"{_OP_NAMES[op]}({x!r})")
         return -1
 
