@@ -360,3 +360,90 @@ def test_a_graph_reached_only_through_later_segments_survives_collection():
     collect()
     y.backward()
     assert x.grad == 1 + 5 * capacity // 2
+
+
+# ------------------------------------------------- hidden outputs kept as nodes
+
+class CollectingTruth:
+    """A nonlin whose truth value makes dead segments and collects: mlp_forward
+    holds hidden outputs that no handle roots yet, so a collection then must
+    free none of them."""
+
+    def __bool__(self):
+        capacity = tape_stats()["segment_capacity"]
+        garbage = [Value(2.0) * 3.0 for _ in range(3 * capacity)]
+        del garbage
+        collect()
+        return True
+
+
+def test_a_collection_while_an_mlp_records_frees_none_of_its_hidden_outputs():
+    ours, theirs = models(3, [4, 5, 1], seed=21)
+    for model in (ours, theirs):
+        model.layers[1].neurons[3].nonlin = CollectingTruth()
+    x = [Value(0.5), Value(-1.25), Value(2.0)]
+    mx = [MValue(0.5), MValue(-1.25), MValue(2.0)]
+    out, mout = ours(x), theirs(mx)
+    assert bits(out.data) == bits(mout.data)
+    assert graph(out) == graph(mout)
+    out.backward()
+    mout.backward()
+    assert [bits(p.grad) for p in ours.parameters()] == [bits(p.grad) for p in theirs.parameters()]
+
+
+def test_an_mlp_hands_hidden_outputs_to_a_neuron_it_calls_as_values():
+    class Doubled(tapegrad.nn.Neuron):
+        def __call__(self, x):
+            assert all(isinstance(xi, Value) for xi in x)
+            return super().__call__(x) * 2
+
+    random.seed(8)
+    model = tapegrad.nn.MLP(2, [3, 4, 2])
+    random.seed(9)
+    model.layers[1].neurons[2] = Doubled(3)
+    x = [Value(1.5), Value(-0.5)]
+    out = model(x)
+    h = x
+    for layer in model.layers:
+        h = [n(h) for n in layer.neurons]
+    assert [bits(o.data) for o in out] == [bits(o.data) for o in h]
+    assert graph(out[0]) == graph(h[0]) and graph(out[1]) == graph(h[1])
+
+
+def test_an_mlps_hidden_outputs_are_the_same_values_while_one_is_held():
+    random.seed(2)
+    model = tapegrad.nn.MLP(2, [3, 3, 1])
+    out = model([Value(1.0), Value(-2.0)])
+    hidden = nodes_below(out)
+    again = nodes_below(out)
+    assert {id(v) for v in hidden} == {id(v) for v in again}
+    relus = [v for v in hidden if v._op == "ReLU"]
+    assert len(relus) == 6
+
+
+def test_a_layer_that_grows_while_an_mlp_records_it_is_read_as_micrograd_reads_it():
+    class Growing:
+        """A truth value that adds a neuron to the layer being called, once."""
+
+        def __init__(self, neurons, neuron):
+            self.neurons, self.neuron = neurons, neuron
+
+        def __bool__(self):
+            if self.neuron is not None:
+                self.neurons.append(self.neuron)
+                self.neuron = None
+            return True
+
+    ours, theirs = models(2, [3, 3, 2], seed=31)
+    for model, nn in ((ours, tapegrad.nn), (theirs, micrograd_nn)):
+        random.seed(32)
+        extra = nn.Neuron(3)
+        model.layers[1].neurons[1].nonlin = Growing(model.layers[1].neurons, extra)
+    random.seed(33)     # the last layer takes the grown layer's four outputs
+    ours.layers[2] = tapegrad.nn.Layer(4, 2)
+    random.seed(33)
+    theirs.layers[2] = micrograd_nn.Layer(4, 2)
+    out = ours([Value(0.5), Value(-1.5)])
+    mout = theirs([MValue(0.5), MValue(-1.5)])
+    assert [bits(o.data) for o in out] == [bits(o.data) for o in mout]
+    assert len(ours.layers[1].neurons) == 4

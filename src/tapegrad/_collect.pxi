@@ -6,6 +6,10 @@
 # by node address: the tape keeps it while the node lives.
 cdef dict _kept = {}
 
+# While above 0 (in any thread), the tape does not collect: someone holds nodes
+# that no handle roots yet (mlp_forward, between layers).
+cdef Py_ssize_t _collection_holds = 0
+
 
 cdef inline void _keep(tg_node *node, _NodeData data) except *:
     _kept[<size_t>node] = data
@@ -129,6 +133,10 @@ cdef Py_ssize_t _collect_once(Py_ssize_t *ndropped, tg_program *consumers_of=NUL
     if _recording_depth:
         # tapegrad.compile tells the call's new leaves from older ones by their
         # slots: none may be freed and reused while it records
+        _tape.collect_due = 1
+        return 0
+    if _collection_holds:
+        # mlp_forward keeps a layer's outputs as nodes, rooted by no handle
         _tape.collect_due = 1
         return 0
     # The sweep lock keeps sweeps off the tape while this walks it.

@@ -23,6 +23,7 @@ from cpython.pythread cimport (
 )
 from libc.stdint cimport uint8_t, uint32_t
 from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
 
 from tapegrad._tape cimport (
     TG_SEGMENT_CAPACITY, TG_OK, TG_ERR_NOMEM, TG_ERR_DOMAIN, TG_ERR_RANGE, TG_ERR_ZERODIV,

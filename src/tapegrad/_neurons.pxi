@@ -18,9 +18,6 @@ cdef extern from "Python.h":
     PyTypeObject *Py_TYPE(PyObject *)
 
 
-cdef object _MISSING = object()
-
-
 cdef enum:
     STACK_INPUTS = 64   # inputs read into arrays on the C stack; more are allocated
 
@@ -179,28 +176,49 @@ cdef bint _native(type cls, str method, tuple attributes):
 def layer_forward(neurons, x, type neuron_type not None):
     """``[n(x) for n in neurons]``, recorded natively for the neurons of
     neuron_type (micrograd's Neuron: n.w, n.b, n.nonlin); the others are called."""
-    return _layer_forward(neurons, x, neuron_type, _native(neuron_type, '__call__', _NEURON))
+    return _layer_forward(neurons, x, neuron_type, _native(neuron_type, '__call__', _NEURON),
+                          NULL, -1, NULL)
 
 
 def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
     """``for layer in layers: x = layer(x)``, where a layer of layer_type
     (micrograd's Layer: its neurons in layer.neurons, of neuron_type) runs
     natively as layer_forward and gives its one output alone, as micrograd's
-    Layer does; the other layers are called."""
+    Layer does; the other layers are called.
+
+    Between two such layers the outputs stay nodes: only the last layer's get
+    handles (a hidden output's handle is made if someone asks, by _prev), and
+    the tape does not collect meanwhile, since nothing roots the others."""
+    global _collection_holds
     cdef bint plain = _native(layer_type, '__call__', ('neurons',))
     cdef bint native_neurons = _native(neuron_type, '__call__', _NEURON)
     cdef dict attrs
-    for layer in layers:
-        neurons = None
-        if plain and type(layer) is layer_type:
-            attrs = PyObject_GenericGetDict(layer, NULL)
-            neurons = attrs.get('neurons')
-        if neurons is None:
-            x = layer(x)
-            continue
-        out = _layer_forward(neurons, x, neuron_type, native_neurons)
-        x = out[0] if len(out) == 1 else out
-    return x
+    cdef _Outputs hidden        # the last layer's outputs, where they stayed nodes
+    cdef Py_ssize_t nhidden = -1
+    hidden.nodes = NULL
+    _collection_holds += 1
+    try:
+        for layer in layers:
+            neurons = None
+            if plain and type(layer) is layer_type:
+                attrs = PyObject_GenericGetDict(layer, NULL)
+                neurons = attrs.get('neurons')
+            if neurons is None:
+                x = layer(_hidden_values(&hidden, nhidden) if nhidden >= 0 else x)
+                nhidden = -1
+                continue
+            out = _layer_forward(neurons, x, neuron_type, native_neurons, &hidden, nhidden,
+                                 &nhidden)
+            if out is None:     # every output a node, in hidden: nhidden of them
+                continue
+            nhidden = -1
+            x = out[0] if len(out) == 1 else out
+        return _hidden_values(&hidden, nhidden) if nhidden >= 0 else x
+    finally:
+        _free_outputs(&hidden)
+        _collection_holds -= 1
+        if _tape.collect_due and not _collection_holds:
+            _collect()
 
 
 cdef str _W = 'w', _B = 'b', _NONLIN = 'nonlin'
@@ -258,51 +276,115 @@ cdef void _neuron_attributes(dict attrs, PyObject **w, PyObject **b,
     nonlin[0] = PyDict_GetItem(attrs, _NONLIN)
 
 
-cdef list _layer_forward(neurons, x, type neuron_type, bint plain):
-    """layer_forward, told whether neuron_type may run natively (_native)."""
+cdef struct _Outputs:
+    # the output nodes of a layer, on the C stack where they fit
+    tg_node **nodes
+    Py_ssize_t capacity
+    tg_node *stack[STACK_INPUTS]
+
+
+cdef int _outputs_for(_Outputs *outputs, Py_ssize_t n) except -1:
+    """Room in outputs for n nodes."""
+    if outputs.nodes is NULL:
+        outputs.nodes, outputs.capacity = outputs.stack, STACK_INPUTS
+    if n <= outputs.capacity:
+        return 0
+    _free_outputs(outputs)
+    outputs.nodes = <tg_node **>malloc(n * sizeof(tg_node *))
+    if outputs.nodes is NULL:
+        outputs.nodes, outputs.capacity = outputs.stack, STACK_INPUTS
+        raise MemoryError()
+    outputs.capacity = n
+    return 0
+
+
+cdef inline void _free_outputs(_Outputs *outputs) noexcept:
+    if outputs.nodes is not NULL and outputs.nodes is not outputs.stack:
+        free(outputs.nodes)
+    outputs.nodes = NULL
+
+
+cdef list _hidden_values(const _Outputs *hidden, Py_ssize_t n):
+    """The handles of a layer's n output nodes, kept in hidden."""
+    return [_handle_of(hidden.nodes[i]) for i in range(n)]
+
+
+cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *hidden,
+                           Py_ssize_t nhidden, Py_ssize_t *nkept):
+    """layer_forward, told whether neuron_type may run natively (_native).
+
+    Where nhidden >= 0, the inputs are the nhidden nodes in hidden (x is
+    unused). With nkept, a layer of two or more neurons that all record
+    natively leaves its output nodes in hidden, says how many in *nkept and
+    returns None (the caller holds the collection: no handle roots them);
+    otherwise it returns the outputs, as handles."""
     cdef PyObject *w_attr
     cdef PyObject *b_attr
     cdef PyObject *nonlin_attr
     cdef _StackOperands stack
     cdef _Operands ops
-    cdef Py_ssize_t n, nx
-    cdef list out = []
-    cdef dict attrs
-    xs = tuple(x)
-    if type(x) is not list:
-        x = xs      # an iterator is read once: every neuron gets the same inputs
-    nx = len(xs)
+    cdef Py_ssize_t n, nx, j
+    cdef Py_ssize_t room = 0        # outputs hidden can keep, 0 once they are handles
+    cdef list out = None
+    cdef tg_node *node
+    cdef Value bias
+    if nhidden >= 0:
+        xs = None           # made from the nodes if a neuron is called
+        nx = nhidden
+    else:
+        xs = tuple(x)
+        if type(x) is not list:
+            x = xs      # an iterator is read once: every neuron gets the same inputs
+        nx = len(xs)
     _operands_for(&ops, nx, &stack)
     try:
-        if not _read_inputs(xs, nx, &ops):
+        if nhidden >= 0:
+            memcpy(ops.nodes, hidden.nodes, nx * sizeof(tg_node *))
+        elif not _read_inputs(xs, nx, &ops):
             return [neuron(x) for neuron in neurons]
+        # one output is given alone: the next layer must see that
+        if nkept is not NULL and type(neurons) is list and len(<list>neurons) >= 2:
+            room = len(<list>neurons)
+            _outputs_for(hidden, room)
+        else:
+            out = []
+        j = 0
         for neuron in neurons:
-            if type(neuron) is not neuron_type or not plain:
-                out.append(neuron(x))
-                continue
-            # Python may run here (a truth value), between neurons; the
-            # attributes come from the instance's own dict: the class has no
-            # property of those names
-            attrs = PyObject_GenericGetDict(neuron, NULL)
-            _neuron_attributes(attrs, &w_attr, &b_attr, &nonlin_attr)
-            ws = <object>w_attr if w_attr is not NULL else None
-            bias = <object>b_attr if b_attr is not NULL else None
-            nonlin = <object>nonlin_attr if nonlin_attr is not NULL else _MISSING
-            if ws is None:
-                out.append(neuron(x))   # which raises what a missing attribute raises
-                continue
-            if type(ws) is not list and type(ws) is not tuple:
-                out.append(neuron(x))   # an iterator: read once, by the neuron itself
-                continue
-            relu = True if nonlin else False
-            n = min(len(ws), nx)
-            if (not isinstance(bias, Value) or nonlin is _MISSING
-                    or not _read_weights(ws, n, ops.weights)):
-                out.append(neuron(x))
-                continue
-            _check(<Value>bias)
-            # and not from here on until the neuron's output has its handle
-            out.append(_handle_of(_neuron_node((<Value>bias).node, &ops, n, relu)))
+            node = NULL
+            if type(neuron) is neuron_type and plain:
+                # Python may run here (a truth value), between neurons; the
+                # attributes come from the instance's own dict: the class has no
+                # property of those names
+                _neuron_attributes(PyObject_GenericGetDict(neuron, NULL), &w_attr, &b_attr,
+                                   &nonlin_attr)
+                if (w_attr is not NULL and b_attr is not NULL and nonlin_attr is not NULL
+                        and (type(<object>w_attr) is list or type(<object>w_attr) is tuple)
+                        and type(<object>b_attr) is Value):
+                    # held: the truth value may drop the neuron's attributes
+                    ws = <object>w_attr
+                    bias = <Value>b_attr
+                    relu = True if <object>nonlin_attr else False
+                    n = min(len(ws), nx)
+                    if _read_weights(ws, n, ops.weights):
+                        _check(bias)
+                        node = _neuron_node(bias.node, &ops, n, relu)
+            if node is not NULL and j < room:
+                hidden.nodes[j] = node
+            else:
+                if out is None:     # a neuron to call, or more neurons than there was room for
+                    out = [_handle_of(hidden.nodes[k]) for k in range(j)]
+                    room = 0
+                if node is not NULL:
+                    out.append(_handle_of(node))
+                else:
+                    # called: which raises what a missing attribute raises, and
+                    # reads an iterator of weights once
+                    if xs is None:
+                        xs = x = [_handle_of(ops.nodes[k]) for k in range(nx)]
+                    out.append(neuron(x))
+            j += 1
+        if out is None:
+            nkept[0] = j
         return out
     finally:
         _free_operands(&ops, &stack)
