@@ -96,6 +96,10 @@ static TG_ALWAYS_INLINE int record_terms(tg_segment *segment, uint32_t *count_io
     int status = TG_OK;
     for (uint32_t i = 0; i < n; i++) {
         tg_node *product = &segment->nodes[count];
+        if (count + TG_PREFETCH_NODES + 1 < TG_SEGMENT_CAPACITY) {   /* a term's two nodes */
+            TG_PREFETCH_WRITE(&segment->nodes[count + TG_PREFETCH_NODES]);
+            TG_PREFETCH_WRITE(&segment->nodes[count + TG_PREFETCH_NODES + 1]);
+        }
         if (inputs[i] != NULL)
             status = tg_record_into_as(product, (uint16_t)count, TG_OP_MUL, weights[i],
                                        inputs[i], 0.0, ints);

@@ -361,6 +361,8 @@ static TG_ALWAYS_INLINE tg_node *sweep_run(tg_sweep *sweep, const int cleanup)
         tg_node *nodes = segment->nodes;
         for (; i >= 0; i--) {
             tg_node *node = &nodes[i];
+            if (i >= TG_PREFETCH_NODES)
+                TG_PREFETCH_WRITE(&nodes[i - TG_PREFETCH_NODES]);
             const uint8_t flags = node->flags;
             if (!(flags & TG_MARK))
                 continue;

@@ -34,6 +34,21 @@ extern "C" {
 #define TG_ALWAYS_INLINE inline
 #endif
 
+/* A hint that the node at address p will soon be written: its line is fetched
+ * ahead of the loop reaching it. The sweep walks a graph of a few MB, beyond
+ * L2, down the tape, and each + or * node adds into the grads of the nodes just
+ * below it; recording a neuron writes node after node up the tape. Waiting for
+ * each line as the loop reached it cost a fifth of both (moons step, measured). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
+#else
+#define TG_PREFETCH_WRITE(p) ((void)(p))
+#endif
+
+/* How far ahead, in nodes (4 KB): 8, 16 and 32 gained less on the moons step,
+ * 128 and 256 no more. */
+#define TG_PREFETCH_NODES 64
+
 /* Nodes per segment. Large enough that crossing a segment is rare during a
  * sweep, small enough that a short-lived graph pins little memory. Must fit
  * in tg_node.index. */
