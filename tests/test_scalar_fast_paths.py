@@ -447,3 +447,33 @@ def test_a_layer_that_grows_while_an_mlp_records_it_is_read_as_micrograd_reads_i
     mout = theirs([MValue(0.5), MValue(-1.5)])
     assert [bits(o.data) for o in out] == [bits(o.data) for o in mout]
     assert len(ours.layers[1].neurons) == 4
+
+
+def test_the_layers_and_neurons_an_mlp_calls_run_with_the_tape_free_to_collect():
+    """mlp_forward holds the collection only while it holds nodes no handle
+    roots: Python it calls (a layer, a neuron of its own) may collect, as
+    other threads may meanwhile."""
+    freed = []
+
+    def collecting(h):
+        capacity = tape_stats()["segment_capacity"]
+        garbage = [Value(2.0) * 3.0 for _ in range(3 * capacity)]
+        del garbage
+        freed.append(collect())
+        return h
+
+    class Collecting(tapegrad.nn.Neuron):
+        def __call__(self, x):
+            return collecting(super().__call__(x))
+
+    random.seed(12)
+    model = tapegrad.nn.MLP(2, [3, 3, 1])
+    model.layers.insert(1, collecting)
+    random.seed(13)
+    model.layers[2].neurons[1] = Collecting(3)
+    out = model([Value(0.5), Value(-1.0)])
+    assert len(freed) == 2 and all(n > 0 for n in freed)
+    h = [Value(0.5), Value(-1.0)]
+    for layer in model.layers:
+        h = layer(h)
+    assert bits(out.data) == bits(h.data)

@@ -204,7 +204,7 @@ def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
                 attrs = PyObject_GenericGetDict(layer, NULL)
                 neurons = attrs.get('neurons')
             if neurons is None:
-                x = layer(_hidden_values(&hidden, nhidden) if nhidden >= 0 else x)
+                x = _call_unheld(layer, _hidden_values(&hidden, nhidden) if nhidden >= 0 else x)
                 nhidden = -1
                 continue
             out = _layer_forward(neurons, x, neuron_type, native_neurons, &hidden, nhidden,
@@ -219,6 +219,19 @@ def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
         _collection_holds -= 1
         if _tape.collect_due and not _collection_holds:
             _collect()
+
+
+cdef object _call_unheld(f, x):
+    """f(x), called by mlp_forward with its hold on the collection let go:
+    every node it had recorded has a handle by then, and Python that runs
+    long, or in other threads meanwhile, must not keep the tape from
+    collecting."""
+    global _collection_holds
+    _collection_holds -= 1
+    try:
+        return f(x)
+    finally:
+        _collection_holds += 1
 
 
 cdef str _W = 'w', _B = 'b', _NONLIN = 'nonlin'
@@ -381,7 +394,7 @@ cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *h
                     # reads an iterator of weights once
                     if xs is None:
                         xs = x = [_handle_of(ops.nodes[k]) for k in range(nx)]
-                    out.append(neuron(x))
+                    out.append(neuron(x) if nkept is NULL else _call_unheld(neuron, x))
             j += 1
         if out is None:
             nkept[0] = j
