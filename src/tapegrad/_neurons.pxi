@@ -376,7 +376,8 @@ cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *h
                     # held: the truth value may drop the neuron's attributes
                     ws = <object>w_attr
                     bias = <Value>b_attr
-                    relu = True if <object>nonlin_attr else False
+                    nonlin = <object>nonlin_attr
+                    relu = True if nonlin else False
                     n = min(len(ws), nx)
                     if _read_weights(ws, n, ops.weights):
                         _check(bias)
