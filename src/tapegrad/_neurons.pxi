@@ -365,19 +365,21 @@ cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *h
         for neuron in neurons:
             node = NULL
             if type(neuron) is neuron_type and plain:
-                # Python may run here (a truth value), between neurons; the
-                # attributes come from the instance's own dict: the class has no
-                # property of those names
+                # no Python runs from here until the neuron is recorded: the
+                # attributes come from the instance's own dict (the class has no
+                # property of those names), and only a bool or an int is a nonlin
                 _neuron_attributes(PyObject_GenericGetDict(neuron, NULL), &w_attr, &b_attr,
                                    &nonlin_attr)
+                # a nonlin of another type is called: micrograd takes its truth
+                # value after the sum, and it may run Python
                 if (w_attr is not NULL and b_attr is not NULL and nonlin_attr is not NULL
                         and (type(<object>w_attr) is list or type(<object>w_attr) is tuple)
-                        and type(<object>b_attr) is Value):
-                    # held: the truth value may drop the neuron's attributes
+                        and type(<object>b_attr) is Value
+                        and (type(<object>nonlin_attr) is bool
+                             or type(<object>nonlin_attr) is int)):
                     ws = <object>w_attr
                     bias = <Value>b_attr
-                    nonlin = <object>nonlin_attr
-                    relu = True if nonlin else False
+                    relu = True if <object>nonlin_attr else False
                     n = min(len(ws), nx)
                     if _read_weights(ws, n, ops.weights):
                         _check(bias)
@@ -393,10 +395,13 @@ cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *h
                 else:
                     # called: which raises what a missing attribute raises, and
                     # reads an iterator of weights once
-                    if xs is None:
-                        xs = x = [_handle_of(ops.nodes[k]) for k in range(nx)]
+                    if xs is None:      # the handles in xs root the inputs, whatever x becomes
+                        xs = tuple([_handle_of(ops.nodes[k]) for k in range(nx)])
+                        x = list(xs)
                     out.append(neuron(x) if nkept is NULL else _call_unheld(neuron, x))
             j += 1
+        if out is None and j < 2:   # fewer neurons than when it began: one is given alone
+            out = [_handle_of(hidden.nodes[k]) for k in range(j)]
         if out is None:
             nkept[0] = j
         return out
