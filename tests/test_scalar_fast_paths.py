@@ -364,16 +364,19 @@ def test_a_graph_reached_only_through_later_segments_survives_collection():
 
 # ------------------------------------------------- hidden outputs kept as nodes
 
+def collect_dead_segments():
+    """Fills three segments with dead nodes and collects: how many segments it freed."""
+    garbage = [Value(2.0) * 3.0 for _ in range(3 * tape_stats()["segment_capacity"])]
+    del garbage
+    return collect()
+
+
 class CollectingTruth:
-    """A nonlin whose truth value makes dead segments and collects: mlp_forward
-    holds hidden outputs that no handle roots yet, so a collection then must
-    free none of them."""
+    """A nonlin whose truth value collects: mlp_forward holds hidden outputs
+    that no handle roots yet, so a collection then must free none of them."""
 
     def __bool__(self):
-        capacity = tape_stats()["segment_capacity"]
-        garbage = [Value(2.0) * 3.0 for _ in range(3 * capacity)]
-        del garbage
-        collect()
+        collect_dead_segments()
         return True
 
 
@@ -456,10 +459,7 @@ def test_the_layers_and_neurons_an_mlp_calls_run_with_the_tape_free_to_collect()
     freed = []
 
     def collecting(h):
-        capacity = tape_stats()["segment_capacity"]
-        garbage = [Value(2.0) * 3.0 for _ in range(3 * capacity)]
-        del garbage
-        freed.append(collect())
+        freed.append(collect_dead_segments())
         return h
 
     class Collecting(tapegrad.nn.Neuron):
@@ -488,9 +488,7 @@ def test_a_neuron_that_empties_the_inputs_it_is_called_with_frees_none_of_them()
     class Clears(tapegrad.nn.Neuron):
         def __call__(self, x):
             x.clear()
-            garbage = [Value(1.0) * 2.0 for _ in range(3 * capacity)]
-            del garbage
-            collect()
+            collect_dead_segments()
             kept.append([Value(7.0) * 3.0 for _ in range(3 * capacity)])  # reuses what it freed
             return self.b * 1.0
 
@@ -556,10 +554,7 @@ def test_a_nonlins_truth_value_runs_with_the_tape_free_to_collect():
 
     class Collects:
         def __bool__(self):
-            capacity = tape_stats()["segment_capacity"]
-            garbage = [Value(2.0) * 3.0 for _ in range(3 * capacity)]
-            del garbage
-            freed.append(collect())
+            freed.append(collect_dead_segments())
             return True
 
     ours, theirs = models(2, [3, 3, 1], seed=14)
