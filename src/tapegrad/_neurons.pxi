@@ -187,8 +187,9 @@ def mlp_forward(layers, x, type layer_type not None, type neuron_type not None):
     Layer does; the other layers are called.
 
     Between two such layers the outputs stay nodes: only the last layer's get
-    handles (a hidden output's handle is made if someone asks, by _prev), and
-    the tape does not collect meanwhile, since nothing roots the others."""
+    handles (a hidden output's handle is made if someone asks, by _prev). No
+    handle roots the others, so the tape does not collect while it records
+    them; it may around each call into Python, by when they have handles."""
     global _collection_holds
     cdef bint plain = _native(layer_type, '__call__', ('neurons',))
     cdef bint native_neurons = _native(neuron_type, '__call__', _NEURON)
