@@ -338,7 +338,7 @@ cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *h
     cdef _StackOperands stack
     cdef _Operands ops
     cdef Py_ssize_t n, nx, j
-    cdef Py_ssize_t room = 0        # outputs hidden can keep, 0 once they are handles
+    cdef Py_ssize_t room = 0        # outputs hidden can keep while out is None
     cdef list out = None
     cdef tg_node *node
     cdef Value bias
@@ -385,12 +385,11 @@ cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *h
                     if _read_weights(ws, n, ops.weights):
                         _check(bias)
                         node = _neuron_node(bias.node, &ops, n, relu)
-            if node is not NULL and j < room:
+            if out is None and node is not NULL and j < room:
                 hidden.nodes[j] = node
             else:
                 if out is None:     # a neuron to call, or more neurons than there was room for
-                    out = [_handle_of(hidden.nodes[k]) for k in range(j)]
-                    room = 0
+                    out = _hidden_values(hidden, j)
                 if node is not NULL:
                     out.append(_handle_of(node))
                 else:
@@ -402,7 +401,7 @@ cdef object _layer_forward(neurons, x, type neuron_type, bint plain, _Outputs *h
                     out.append(neuron(x) if nkept is NULL else _call_unheld(neuron, x))
             j += 1
         if out is None and j < 2:   # fewer neurons than when it began: one is given alone
-            out = [_handle_of(hidden.nodes[k]) for k in range(j)]
+            out = _hidden_values(hidden, j)
         if out is None:
             nkept[0] = j
         return out
